@@ -1,0 +1,5 @@
+import sys
+
+from wsquake.cli import main
+
+sys.exit(main())
