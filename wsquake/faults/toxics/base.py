@@ -9,13 +9,37 @@ only answers "given this input at this time, what should happen", as a list of
   than ``at``; emits from one stage always leave in the order they were returned, so a
   later emit with an earlier ``at`` waits behind its predecessor. ``stamp`` is the read
   stamp the next stage sees (latency toxics advance it, so stacked latencies add up).
-- :class:`CloseLink` ends the whole connection at ``at`` (FIN, or RST when armed); a later
-  :class:`CloseLink` replaces an earlier one that has not fired yet.
+  ``at = math.inf`` means "hold until this stage is interrupted": the pump keeps the
+  chunk (it counts for back-pressure) and releases it at once when the stage restarts
+  (update, neighbour spliced) or is removed (``bandwidth`` with ``rate 0`` uses this).
+  An emit may carry bytes the stage made itself (an injected WebSocket close frame).
+- :class:`CloseLink` ends the stage's output at ``at``: emits already due by then leave,
+  later ones are dropped, then the end travels down the chain (following stages drain
+  what they hold) and the destination is closed, which ends the whole connection (FIN,
+  or RST when armed by ``reset_peer``). A later :class:`CloseLink` replaces an earlier
+  one that has not fired yet; ``at = math.inf`` never fires.
 - :class:`CancelClose` disarms a pending :class:`CloseLink` of this stage.
 
-Stages never read a clock: every call gets ``now`` (``time.monotonic()`` seconds), and
-randomness comes from the ``rng`` the factory receives. Then tests can replay a stage
-with no sockets at all, and a seeded proxy is reproducible.
+After a source EOF reaches a stage (:meth:`Stage.eof`), the pump passes the end on once
+the stage's queued emits have left, unless the stage returned a :class:`CloseLink`.
+Input arriving at a stage whose output has ended is discarded.
+
+Lifecycle as the pump drives it: a stage is built by its kind's factory and
+:meth:`Stage.start` is called when the connection starts, when the toxic is updated, and
+when a neighbour is spliced in right after it or removed right after it (a *restart*:
+the old stage's :meth:`Stage.flush` emits are queued at once behind its pending emits,
+the toxicity draw is redone, a new stage is built from the same ``state`` dict and
+started; pending :class:`CloseLink` timers are cancelled). On removal the stage's pending
+emits and its :meth:`Stage.flush` emits go on at once, nothing is lost.
+
+Stages never read a clock: every call gets ``now`` (``time.monotonic()`` seconds, the
+event loop's clock), and randomness comes from the ``rng`` the factory receives (one RNG
+per (seed, proxy, connection serial, direction, toxic name), also used for the toxicity
+draw). Then tests can replay a stage with no sockets at all, and a seeded proxy is
+reproducible.
+
+Validation errors: a kind's attribute validator raises :class:`InvalidAttributes` (any
+``ValueError`` is accepted); the HTTP API answers 400 ``bad request body: <message>``.
 """
 
 from __future__ import annotations
@@ -24,6 +48,10 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+
+class InvalidAttributes(ValueError):
+    """A toxic's attributes are invalid; the message names the attribute."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,17 +93,25 @@ class Stage(Protocol):
         """The next time the stage wants :meth:`timer`, or ``None``."""
 
     def flush(self, now: float) -> list[Action]:
-        """The toxic is being removed: hand over everything held, to leave at once."""
+        """Interrupted (restart or removal): hand over held bytes as emits, to leave at once.
+
+        Only :class:`Emit` actions are used here; closes are ignored (a kind whose removal
+        closes the connection says so with ``ToxicKind.closes_on_removal``).
+        """
 
 
 class StageFactory(Protocol):
     """Builds a link's stage from the toxic's validated attributes.
 
+    ``stream`` is the link's direction, ``"upstream"`` or ``"downstream"`` (lower case).
     ``state`` is a mutable dict owned by the pump, one per (link, toxic), that survives
     updates of the toxic (``limit_data``'s byte counter, the ``x-ws-*`` message counters).
-    When an ``x-ws-*`` toxic is added to a live link, the pump first puts a copy of the
-    link's passive output WebSocket tracker under ``state["ws_tracker"]`` so the new stage
-    starts frame-aligned (spec/TOXIPROXY.md §3.2).
+    When a kind with ``ws_sync`` (every ``x-ws-*`` type) is added to a live link, the pump
+    first puts a copy of the link's passive output tracker
+    (``wsquake.faults.wsframes.WsTracker(stream)`` fed with every byte written to the
+    destination) under ``state["ws_tracker"]`` so the new stage starts frame-aligned
+    (spec/TOXIPROXY.md §3.2). At connection start there is no such key: the stage sees the
+    link from its first byte.
     """
 
     def __call__(
