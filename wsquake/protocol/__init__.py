@@ -20,7 +20,10 @@ from wsquake.protocol.apps import (
     TpaConnectionAck,
     TpaConnectionError,
     TpaConnectionInit,
+    TranscriptionData,
+    TranslationData,
 )
+from wsquake.protocol.audio import frame_counter, frame_duration_ms, make_audio_frame
 from wsquake.protocol.codes import (
     AppStoppedReason,
     CloseCode,
@@ -105,6 +108,7 @@ from wsquake.protocol.messages import (
     parse_cloud_to_app,
     parse_cloud_to_glasses,
     parse_glasses,
+    parse_stream_data,
     parse_webhook,
     serialise,
     to_dict,
@@ -268,4 +272,10 @@ __all__ = [
     "tpa_state_for",
     "transcription_languages",
     "user_for_package",
+    "TranscriptionData",
+    "TranslationData",
+    "frame_counter",
+    "frame_duration_ms",
+    "make_audio_frame",
+    "parse_stream_data",
 ]

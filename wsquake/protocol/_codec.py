@@ -35,6 +35,15 @@ class Payload:
 
     extras: Mapping[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Lists given for array fields become tuples, so a constructed message equals
+        # the parsed one and stays immutable.
+        for spec in field_specs(type(self)):
+            if spec.is_array:
+                value = getattr(self, spec.name)
+                if isinstance(value, list):
+                    object.__setattr__(self, spec.name, tuple(value))
+
     def to_dict(self) -> dict[str, Any]:
         return encode_payload(self)
 
@@ -61,6 +70,7 @@ class _FieldSpec:
     required: bool
     lo: float | None
     hi: float | None
+    is_array: bool
 
 
 _SPECS: dict[type[Payload], tuple[_FieldSpec, ...]] = {}
@@ -88,10 +98,19 @@ def field_specs(cls: type[Payload]) -> tuple[_FieldSpec, ...]:
                     required=required,
                     lo=f.metadata.get("min"),
                     hi=f.metadata.get("max"),
+                    is_array=_has_tuple(hints[f.name]),
                 )
             )
         specs = _SPECS[cls] = tuple(built)
     return specs
+
+
+def _has_tuple(tp: Any) -> bool:
+    if typing.get_origin(tp) is tuple:
+        return True
+    if typing.get_origin(tp) in (Union, types.UnionType):
+        return any(_has_tuple(a) for a in typing.get_args(tp))
+    return False
 
 
 class _Mismatch(Exception):

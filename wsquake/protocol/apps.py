@@ -29,6 +29,8 @@ __all__ = [
     "TpaConnectionAck",
     "TpaConnectionError",
     "TpaConnectionInit",
+    "TranscriptionData",
+    "TranslationData",
 ]
 
 SubscriptionEntry = str | Mapping[str, Any]
@@ -156,6 +158,39 @@ class DataStream(Message):
     stream_type: str
     data: Any
     timestamp: Timestamp | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TranscriptionData(Message):
+    """``data`` of a transcription ``data_stream`` (§6.6); not a frame of its own."""
+
+    TYPE = "transcription"
+    text: str
+    is_final: bool
+    start_time: int | float
+    end_time: int | float
+    transcribe_language: str
+    speaker_id: str | None = None
+    duration: int | float | None = None
+    utterance_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TranslationData(Message):
+    """``data`` of a translation ``data_stream``: a transcription plus the translation."""
+
+    TYPE = "translation"
+    text: str
+    original_text: str
+    is_final: bool
+    start_time: int | float
+    end_time: int | float
+    transcribe_language: str
+    translate_language: str
+    did_translate: bool
+    speaker_id: str | None = None
+    duration: int | float | None = None
+    utterance_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -38,6 +38,7 @@ __all__ = [
     "parse_cloud_to_app",
     "parse_cloud_to_glasses",
     "parse_glasses",
+    "parse_stream_data",
     "parse_webhook",
     "serialise",
     "to_dict",
@@ -113,6 +114,12 @@ MESSAGE_TYPES: Mapping[str, type[Message]] = {
     cls.TYPE: cls for classes in _BY_DIRECTION.values() for cls in classes
 }
 """Every modelled ``type`` string and its class."""
+
+_STREAM_DATA_TYPES: dict[str, type[Message]] = {
+    **_DIRECTION_TYPES[Direction.GLASSES_TO_CLOUD],
+    apps.TranscriptionData.TYPE: apps.TranscriptionData,
+    apps.TranslationData.TYPE: apps.TranslationData,
+}
 
 
 def _load(text: str | bytes | bytearray) -> dict[str, Any]:
@@ -197,6 +204,21 @@ def parse_cloud_to_app(text: str | bytes | bytearray) -> Message:
 def parse_webhook(text: str | bytes | bytearray) -> Message:
     """A webhook body as an app server receives it."""
     return parse(text, Direction.WEBHOOK)
+
+
+def parse_stream_data(data: Any) -> Message:
+    """Type the ``data`` of a ``data_stream``: a glasses event (unmodelled types become
+    ``GlassesEvent``), a ``TranscriptionData`` or a ``TranslationData``."""
+    if not isinstance(data, Mapping):
+        raise NotAnObject(data)
+    message_type = _type_of(data)
+    cls = _STREAM_DATA_TYPES.get(message_type)
+    if cls is not None:
+        message: Message = decode_payload(cls, data, message_type)
+        return message
+    return glasses.GlassesEvent(
+        event_type=message_type, extras={k: v for k, v in data.items() if k != "type"}
+    )
 
 
 def to_dict(message: Message) -> dict[str, Any]:
