@@ -119,6 +119,7 @@ class Piece:
     offset: int = 0
     frame_end: bool = False
     message_end: bool = False
+    released: int = 0  # header bytes handed out earlier by take_pending (not in data)
 
     @property
     def is_frame(self) -> bool:
@@ -161,6 +162,7 @@ class WsTracker:
         "_message_opcode",
         "_compressed",
         "_in_message",
+        "_released",
         "bytes_seen",
     )
 
@@ -178,6 +180,7 @@ class WsTracker:
         self._message_opcode: Opcode | None = None
         self._compressed = False
         self._in_message = False  # a data message started and its FIN frame not done
+        self._released = 0  # bytes of the partial header already handed out (take_pending)
         self.bytes_seen = 0
 
     # -- inspection -------------------------------------------------------------------
@@ -191,7 +194,15 @@ class WsTracker:
     @property
     def pending(self) -> bytes:
         """Input bytes not yet returned as pieces: a partial frame header."""
-        return self._header
+        return self._header[self._released :]
+
+    def take_pending(self) -> bytes:
+        """Hand out the partial frame header now (a stage being removed must forward
+        everything it holds). The header still completes normally; its piece then holds
+        only the bytes not handed out and has :attr:`Piece.released` set."""
+        out = self._header[self._released :]
+        self._released = len(self._header)
+        return out
 
     @property
     def in_message(self) -> bool:
@@ -287,6 +298,7 @@ class WsTracker:
             if len(self._header) < need:
                 return pos
         raw = self._header
+        released, self._released = self._released, 0
         try:
             header = _parse_header(raw)
             self._start_frame(header)
@@ -299,20 +311,21 @@ class WsTracker:
             self.phase = Phase.PASSTHROUGH
             self._header = b""
             self._frame = None
-            pieces.append(Piece(PieceKind.PASSTHROUGH, raw + bytes(view[pos:])))
+            pieces.append(Piece(PieceKind.PASSTHROUGH, raw[released:] + bytes(view[pos:])))
             return len(view)
         self._header = b""
         done = header.length == 0
         pieces.append(
             Piece(
                 PieceKind.HEADER,
-                raw,
+                raw[released:],
                 frame=header,
                 message=0 if header.opcode.is_control else self._message,
                 message_opcode=None if header.opcode.is_control else self._message_opcode,
                 compressed=False if header.opcode.is_control else self._compressed,
                 frame_end=done,
                 message_end=done and self._ends_message(header),
+                released=released,
             )
         )
         if done:
