@@ -1,0 +1,48 @@
+"""Health monitor (PROTOCOL.md §9.4): every ``ping_interval_s`` ping each open glasses and
+app socket; close one whose last pong is older than ``pong_deadline_s`` with 1001
+``"Ping timeout - no pong received"`` (the transport drops TCP after
+``close_handshake_timeout_s`` if the peer stays silent). ``pong_deadline_s = 0`` = off."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from wsquake.cloud.core import CloudCore
+from wsquake.cloud.transport import Connection
+from wsquake.protocol.codes import CloseCode, CloseReason
+
+__all__ = ["HealthMonitor"]
+
+logger = logging.getLogger(__name__)
+
+
+class HealthMonitor:
+    def __init__(self, core: CloudCore) -> None:
+        self.core = core
+
+    def check(self, conn: Connection) -> bool:
+        """One round for one socket: True if it was closed for a missed pong."""
+        liveness = conn.liveness
+        if liveness is None or not conn.is_open:
+            return False
+        deadline = self.core.timings.scaled("pong_deadline_s")
+        if deadline > 0 and liveness.pong_age() > deadline:
+            logger.info("%r: no pong for %.3fs, closing", conn, liveness.pong_age())
+            self.core.metrics.pong_timeouts.labels(kind=conn.kind.value).inc()
+            conn.close(CloseCode.GOING_AWAY, CloseReason.PING_TIMEOUT.value)
+            return True
+        liveness.ping()
+        return False
+
+    def round(self) -> None:
+        for conn in list(self.core.connections):
+            self.check(conn)
+
+    async def run(self) -> None:
+        interval = self.core.timings.scaled("ping_interval_s")
+        if interval <= 0:
+            return
+        while True:
+            await asyncio.sleep(interval)
+            self.round()
