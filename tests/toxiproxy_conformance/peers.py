@@ -224,7 +224,7 @@ class WsEchoPeer:
         self.close()
 
 
-# --- client-side helpers -------------------------------------------------------------------
+# --- client-side helpers -------------------------------------------------------------
 
 
 def connect(address: tuple[str, int], timeout: float = IO_TIMEOUT) -> socket.socket:

@@ -55,7 +55,7 @@ def proxy_name(make_proxy: ProxyFactory, api: Api) -> str:
     return name
 
 
-# --- A01-A04: version, create ---------------------------------------------------------------
+# --- A01-A04: version, create ---------------------------------------------------------
 
 
 def test_a01_version_is_an_object_with_a_string_version(api: Api) -> None:
@@ -111,7 +111,7 @@ def test_a04_listen_on_a_held_port_is_500_and_not_added(
     assert api("GET", f"/proxies/{name}").status_code == 404
 
 
-# --- A05-A07: missing objects, updates, deletes ---------------------------------------------
+# --- A05-A07: missing objects, updates, deletes ---------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -173,7 +173,7 @@ def test_a07_delete_toxic_is_204_then_404(proxy_name: str, api: Api) -> None:
     assert api("GET", path + "/latency_downstream").status_code == 404
 
 
-# --- A08-A11: toxics --------------------------------------------------------------------------
+# --- A08-A11: toxics --------------------------------------------------------------------
 
 
 def test_a08_toxic_with_only_type_gets_the_defaults(proxy_name: str, api: Api) -> None:
@@ -257,7 +257,7 @@ def test_a11_toxics_are_listed_upstream_first_then_in_insertion_order(
     ]
 
 
-# --- A12-A14: populate, reset -------------------------------------------------------------
+# --- A12-A14: populate, reset -------------------------------------------------------
 
 
 def test_a12_populate_creates_entries_in_the_given_states(
@@ -351,7 +351,7 @@ def test_a14_reset_enables_proxies_and_removes_toxics_keeping_listen(
     assert now["listen"] == listen
 
 
-# --- A15-A16: router, toxiproxy-python -------------------------------------------------------
+# --- A15-A16: router, toxiproxy-python -------------------------------------------------
 
 
 def test_a15_unknown_path_is_404(api: Api) -> None:

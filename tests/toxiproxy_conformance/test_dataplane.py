@@ -58,7 +58,7 @@ def assert_refused(address: tuple[str, int]) -> None:
         socket.create_connection(address, timeout=5).close()
 
 
-# --- D01-D04: plain proxying and proxy state ---------------------------------------------------
+# --- D01-D04: plain proxying and proxy state ---------------------------------------------
 
 
 def test_d01_one_mebibyte_each_way_is_byte_identical(
@@ -155,7 +155,7 @@ def test_d04_patch_listen_to_port_zero_moves_to_a_new_port(
     assert_refused(old)
 
 
-# --- D05-D07: latency -------------------------------------------------------------------------
+# --- D05-D07: latency -------------------------------------------------------------------
 
 
 def latency_effect(client: ToxiproxyClient, make_proxy: ProxyFactory, peer: TcpPeer,
@@ -222,7 +222,7 @@ def test_d07_latency_pipelines_messages(
     assert last <= 0.900, f"last message after {last * 1000:.0f} ms (serialised would be 3 s)"
 
 
-# --- D08-D14: the other built-in toxics ----------------------------------------------------------
+# --- D08-D14: the other built-in toxics ----------------------------------------------------
 
 
 def test_d08_bandwidth_limits_upstream_throughput(
@@ -356,7 +356,7 @@ def test_d14_slicer_splits_a_chunk_into_paced_pieces(
     assert elapsed >= 0.100
 
 
-# --- D15: toxicity ------------------------------------------------------------------------------
+# --- D15: toxicity ------------------------------------------------------------------------
 
 
 def test_d15_toxicity_zero_never_applies(
