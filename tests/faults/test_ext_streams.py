@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from websockets.client import ClientProtocol
 from websockets.extensions.permessage_deflate import (
@@ -22,6 +22,8 @@ from websockets.frames import Frame, Opcode
 from websockets.server import ServerProtocol
 from websockets.streams import StreamReader
 from websockets.uri import parse_uri
+
+from wsquake.faults.toxics.base import Action, CloseLink, Emit, Stage
 
 
 class WsPair:
@@ -153,6 +155,58 @@ def messages(frames: list[Frame]) -> list[tuple[Opcode, bytes]]:
 
 def texts(frames: list[Frame]) -> list[str]:
     return [data.decode() for opcode, data in messages(frames) if opcode is Opcode.TEXT]
+
+
+class Driver:
+    """Runs one stage the way the pump does, with a synthetic clock and no sockets.
+
+    Emits leave in order, each no earlier than its ``at`` nor before its predecessor;
+    ``sent`` records ``(leave_time, data, stamp)``. Timers fire at the stage's deadlines.
+    """
+
+    def __init__(self, stage: Stage, now: float = 0.0) -> None:
+        self.stage = stage
+        self.now = now
+        self.sent: list[tuple[float, bytes, float]] = []
+        self.closes: list[float] = []
+        self._last = float("-inf")
+        self._take(stage.start(now))
+
+    def _take(self, actions: list[Action]) -> None:
+        for action in actions:
+            if isinstance(action, Emit):
+                leave = max(action.at, self._last, self.now)
+                self._last = leave
+                if action.data:
+                    self.sent.append((leave, action.data, action.stamp))
+            elif isinstance(action, CloseLink):
+                self.closes.append(action.at)
+
+    def advance(self, now: float) -> None:
+        """Let time pass up to ``now``, firing timers on the way."""
+        while (deadline := self.stage.deadline()) is not None and deadline <= now:
+            self.now = max(self.now, deadline)
+            self._take(self.stage.timer(self.now))
+        self.now = max(self.now, now)
+
+    def feed(self, data: bytes, now: float | None = None, stamp: float | None = None) -> None:
+        if now is not None:
+            self.advance(now)
+        self._take(self.stage.data(data, self.now if stamp is None else stamp, self.now))
+
+    def feed_all(self, parts: Iterable[bytes]) -> None:
+        for part in parts:
+            self.feed(part)
+
+    def eof(self) -> None:
+        self._take(self.stage.eof(self.now))
+
+    def flush(self) -> None:
+        self._take(self.stage.flush(self.now))
+
+    @property
+    def output(self) -> bytes:
+        return b"".join(data for _, data, _ in self.sent)
 
 
 # -- the helper itself ----------------------------------------------------------------
