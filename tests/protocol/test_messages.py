@@ -12,11 +12,14 @@ from wsquake.protocol import (
     AppPermissionError,
     AppStateChange,
     AppStopped,
+    AugmentosSettingsUpdate,
     ButtonPress,
     CalendarEvent,
     ConnectionAck,
     ConnectionError,
     ConnectionInit,
+    CustomMessage,
+    DashboardAlwaysOnChanged,
     DashboardContentUpdate,
     DashboardModeChange,
     DashboardModeChanged,
@@ -181,6 +184,9 @@ EXAMPLES: list[Message] = [
     ),
     AppStopped(reason="user_disabled", timestamp=ISO),
     DashboardModeChanged(mode="main", timestamp=ISO),
+    DashboardAlwaysOnChanged(enabled=True, timestamp=ISO),
+    AugmentosSettingsUpdate(settings={"brightness": 70}, session_id=SID, timestamp=ISO),
+    CustomMessage(action="ping_app", payload={"n": 1}, timestamp=ISO),
     SessionRequest(
         session_id=SID,
         user_id=USER,
@@ -311,6 +317,14 @@ def test_iso_timestamp_is_kept_as_the_string_sent() -> None:
 def test_iso_timestamp_formats_like_javascript_to_iso_string() -> None:
     assert iso_timestamp(1750852800.1239) == "2025-06-25T12:00:00.123Z"
     assert iso_timestamp(0) == "1970-01-01T00:00:00.000Z"
+
+
+def test_messages_hash_by_their_fields_not_their_extras() -> None:
+    a = StartApp(package_name=PKG, extras={"seq": 1})
+    b = StartApp(package_name=PKG, extras={"seq": 2})
+    assert hash(a) == hash(b)
+    assert a != b
+    assert len({a, StartApp(package_name=PKG, extras={"seq": 1})}) == 1
 
 
 def test_lists_given_to_a_constructor_become_tuples() -> None:

@@ -31,9 +31,13 @@ __all__ = ["Message", "Payload", "decode_payload", "encode_payload"]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Payload:
-    """A typed JSON object. ``extras`` keeps every key the class does not model."""
+    """A typed JSON object. ``extras`` keeps every key the class does not model.
 
-    extras: Mapping[str, Any] = field(default_factory=dict)
+    ``extras`` takes part in equality but not in the hash, so a message whose modelled
+    fields are hashable can live in a set.
+    """
+
+    extras: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         # Lists given for array fields become tuples, so a constructed message equals

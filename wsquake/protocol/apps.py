@@ -18,6 +18,9 @@ from wsquake.protocol.glasses import Timestamp
 __all__ = [
     "AppPermissionError",
     "AppStopped",
+    "AugmentosSettingsUpdate",
+    "CustomMessage",
+    "DashboardAlwaysOnChanged",
     "DashboardContentUpdate",
     "DashboardModeChange",
     "DashboardModeChanged",
@@ -207,6 +210,35 @@ class AppStopped(Message):
 class DashboardModeChanged(Message):
     TYPE = "dashboard_mode_changed"
     mode: str
+    timestamp: Timestamp | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DashboardAlwaysOnChanged(Message):
+    """*(optional)*"""
+
+    TYPE = "dashboard_always_on_changed"
+    enabled: bool
+    timestamp: Timestamp | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AugmentosSettingsUpdate(Message):
+    """*(optional)* delivery for ``augmentos:<key>`` subscribers."""
+
+    TYPE = "augmentos_settings_update"
+    settings: Mapping[str, Any]
+    session_id: str | None = None
+    timestamp: Timestamp | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CustomMessage(Message):
+    """*(optional)*"""
+
+    TYPE = "custom_message"
+    action: str
+    payload: Any = None
     timestamp: Timestamp | None = None
 
 

@@ -96,6 +96,9 @@ _BY_DIRECTION: dict[Direction, tuple[type[Message], ...]] = {
         apps.DataStream,
         apps.AppStopped,
         apps.DashboardModeChanged,
+        apps.DashboardAlwaysOnChanged,
+        apps.AugmentosSettingsUpdate,
+        apps.CustomMessage,
         glasses.SettingsUpdate,
     ),
     Direction.WEBHOOK: (
