@@ -159,3 +159,31 @@ def test_live_add_mid_message_waits_for_the_message_to_end() -> None:
     driver.feed(data[cut:])
     frames = pair.client_receives(data[:cut] + driver.output)
     assert [f.opcode for f in frames] == [Opcode.TEXT, Opcode.CONT, Opcode.CLOSE]
+
+
+def test_restart_after_firing_arms_the_tcp_close_again() -> None:
+    pair = WsPair()
+    state: dict[str, Any] = {}
+    driver = Driver(close_stage(state=state, after_messages=1, tcp_close_after=2000), now=0.0)
+    driver.feed(pair.down_handshake + pair.text("server", "a"), now=1.0)
+    assert driver.closes == [3.0]
+    # The pump cancels pending closes on a restart; the new stage re-arms the same one.
+    driver.stage = close_stage(state=state, after_messages=1, tcp_close_after=2000)
+    driver.closes.clear()
+    driver._take(driver.stage.start(1.5))
+    assert driver.closes == [3.0]
+
+
+def test_live_add_inside_a_frame_header_waits_for_that_frame() -> None:
+    pair = WsPair()
+    pair.text("server", "before")
+    cut = len(pair.down) + 1  # one byte of the next header is already out
+    pair.text("server", "straddles")
+    data = bytes(pair.down)
+    passive = WsTracker("downstream")
+    passive.feed(data[:cut])
+    driver = Driver(close_stage(state={"ws_tracker": passive.copy()}), now=0.0)
+    assert driver.closes == []  # not at a boundary: a header is half out
+    driver.feed(data[cut:])
+    frames = pair.client_receives(data[:cut] + driver.output)
+    assert [f.opcode for f in frames] == [Opcode.TEXT, Opcode.TEXT, Opcode.CLOSE]

@@ -353,3 +353,19 @@ def test_message_whose_header_was_flushed_early_is_forwarded_whole() -> None:
     driver.feed(data[start + 1 :])
     # Half a header is already out, so the message can no longer be dropped.
     assert driver.output == data
+
+
+def test_live_add_inside_a_frame_header_neither_duplicates_nor_drops_it() -> None:
+    """The link already wrote the first header bytes; the new stage must not repeat them
+    and cannot drop that message any more (half its header is out)."""
+    pair = WsPair()
+    pair.text("server", "before")
+    cut = len(pair.down) + 1  # one byte into the next frame header
+    pair.text("server", "straddles")
+    pair.text("server", "after")
+    data = bytes(pair.down)
+    passive = WsTracker("downstream")
+    passive.feed(data[:cut])
+    driver = Driver(drop_stage("downstream", state={"ws_tracker": passive.copy()}, every=1))
+    driver.feed_all(bytewise(data[cut:]))
+    assert texts(pair.client_receives(data[:cut] + driver.output)) == ["before", "straddles"]

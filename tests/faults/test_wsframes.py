@@ -357,3 +357,19 @@ def test_direction_rejects_unknown_stream_names() -> None:
     assert Direction.parse("UPSTREAM") is Direction.UPSTREAM
     with pytest.raises(ValueError, match="'sideways'"):
         Direction.parse("sideways")
+
+
+def test_take_pending_hands_out_a_partial_header_once() -> None:
+    frame = encode_frame(Opcode.BINARY, b"q" * 10, mask_key=b"abcd")
+    tracker = WsTracker("upstream", Phase.FRAMES)
+    tracker.feed(frame[:3])
+    assert tracker.take_pending() == frame[:3]
+    assert tracker.take_pending() == b""
+    assert tracker.pending == b""
+    assert tracker.header_handed_out and not tracker.at_message_boundary
+    pieces = tracker.feed(frame[3:])
+    assert pieces[0].kind is PieceKind.HEADER
+    assert pieces[0].data == frame[3:6] and pieces[0].released == 3
+    assert pieces[0].frame is not None and pieces[0].frame.mask_key == b"abcd"
+    assert frame[:3] + joined(pieces) == frame
+    assert not tracker.header_handed_out and tracker.at_message_boundary

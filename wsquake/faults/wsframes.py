@@ -205,6 +205,11 @@ class WsTracker:
         return out
 
     @property
+    def header_handed_out(self) -> bool:
+        """Part of the next frame header was already handed out by :meth:`take_pending`."""
+        return self._released > 0
+
+    @property
     def in_message(self) -> bool:
         """A data message has started and its last frame is not complete."""
         return self._in_message
@@ -216,8 +221,14 @@ class WsTracker:
 
     @property
     def at_message_boundary(self) -> bool:
-        """In ``frames``, between frames and outside any data message."""
-        return self.phase is Phase.FRAMES and not self._in_message and self._frame is None
+        """In ``frames``, between frames and outside any data message (a frame header
+        partly handed out by :meth:`take_pending` counts as a frame begun)."""
+        return (
+            self.phase is Phase.FRAMES
+            and not self._in_message
+            and self._frame is None
+            and not self._released
+        )
 
     @property
     def messages(self) -> int:

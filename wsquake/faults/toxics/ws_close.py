@@ -93,14 +93,20 @@ class WsCloseConfig:
 class CloseLinkState:
     """Per-link state in the pump's ``state``: survives updates of the toxic."""
 
-    __slots__ = ("tracker", "passed", "fired", "data_open", "frame_open")
+    __slots__ = ("tracker", "passed", "fired", "close_at", "data_open", "frame_open")
 
     def __init__(self, tracker: WsTracker) -> None:
         self.tracker = tracker
         self.passed = 0  # data messages that ended after passing this stage
         self.fired = False
-        self.data_open = tracker.in_message  # a data message is in progress
-        self.frame_open = tracker.in_frame  # a frame's payload is in progress
+        self.close_at: float | None = None  # when the TCP close was scheduled for
+        self.data_open = False  # a data message is in progress
+        self.frame_open = False  # a frame has begun and is not complete
+
+    def sync(self) -> None:
+        """Take the position from the tracker (stage construction)."""
+        self.data_open = self.tracker.in_message
+        self.frame_open = self.tracker.in_frame or self.tracker.header_handed_out
 
     @property
     def at_boundary(self) -> bool:
@@ -120,12 +126,18 @@ class WsCloseStage:
             link = CloseLinkState(link_tracker(state, direction))
             if isinstance(state, dict):
                 state["x-ws-close"] = link
+        link.tracker = link_tracker(state, direction)
+        link.sync()
         self.link = link
 
     # -- Stage --------------------------------------------------------------------------
 
     def start(self, now: float) -> list[Action]:
         self.started = now
+        if self.link.fired:
+            # A restart cancelled the pending TCP close: arm it again.
+            close_at = self.link.close_at
+            return [CloseLink(close_at)] if close_at is not None else []
         return self.timer(now)
 
     def data(self, chunk: bytes, stamp: float, now: float) -> list[Action]:
@@ -199,9 +211,10 @@ class WsCloseStage:
         link.tracker.take_pending()  # a partial frame header from the source: discarded
         if config.code:
             out.forward(build_close_frame(config.code, config.reason, self.direction, self.rng))
-            out.add(CloseLink(now + config.tcp_close_after_ms / 1000.0))
+            link.close_at = now + config.tcp_close_after_ms / 1000.0
         else:
-            out.add(CloseLink(now))
+            link.close_at = now
+        out.add(CloseLink(link.close_at))
         return True
 
 

@@ -209,11 +209,22 @@ def inspectable(piece: Piece, max_bytes: int) -> bool:
 
 
 def link_tracker(state: Any, direction: Direction) -> WsTracker:
-    """The tracker a new stage starts from: the pump's copy on live add, else fresh."""
-    tracker = state.pop("ws_tracker", None) if isinstance(state, dict) else None
-    if isinstance(tracker, WsTracker):
-        return tracker
-    return WsTracker(direction)
+    """The tracker of a stage's input, kept in ``state["ws_tracker"]``.
+
+    The pump puts a copy of the link's output tracker there when the toxic is added to a
+    live link (spec §3.2 "sync on live add"); otherwise the first stage creates a fresh
+    one. It stays there across restarts, so the pump can keep feeding it while a
+    toxicity miss leaves the link without a stage. A partial frame header the tracker
+    holds has already gone past this stage (written by the link, or flushed by the
+    previous stage), so it is marked as handed out: that frame can only be forwarded.
+    """
+    tracker = state.get("ws_tracker") if isinstance(state, dict) else None
+    if not isinstance(tracker, WsTracker):
+        tracker = WsTracker(direction)
+        if isinstance(state, dict):
+            state["ws_tracker"] = tracker
+    tracker.take_pending()
+    return tracker
 
 
 class Output:

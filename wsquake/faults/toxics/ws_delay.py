@@ -101,6 +101,7 @@ class WsDelayStage:
             link = DelayLink(link_tracker(state, direction))
             if isinstance(state, dict):
                 state["x-ws-delay"] = link
+        link.tracker = link_tracker(state, direction)
         self.link = link
 
     # -- Stage --------------------------------------------------------------------------

@@ -74,6 +74,7 @@ class FilterStage:
             link = FilterLink(link_tracker(state, direction))
             if isinstance(state, dict):
                 state["x-ws-filter"] = link
+        link.tracker = link_tracker(state, direction)
         self.link = link
 
     # -- hooks --------------------------------------------------------------------------
