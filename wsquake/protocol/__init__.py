@@ -93,6 +93,7 @@ from wsquake.protocol.ids import (
     resolve_app_session_id,
     user_for_package,
 )
+from wsquake.protocol.layouts import LayoutType, validate_layout
 from wsquake.protocol.lifecycle import (
     AppState,
     SessionState,
@@ -127,6 +128,7 @@ from wsquake.protocol.reconnect import (
     SdkAppPolicy,
     policy_by_name,
 )
+from wsquake.protocol.retry import GlassesRetry, Retry, RetryAction, SdkRetry
 from wsquake.protocol.streams import (
     Permission,
     StreamType,
@@ -186,6 +188,7 @@ __all__ = [
     "GlassesConnectionState",
     "GlassesErrorCode",
     "GlassesEvent",
+    "GlassesRetry",
     "HeadPosition",
     "HeadPositionValue",
     "IllegalTransition",
@@ -194,6 +197,7 @@ __all__ = [
     "InvalidSessionId",
     "InvalidStream",
     "IosPolicy",
+    "LayoutType",
     "LocationUpdate",
     "MESSAGE_TYPES",
     "Message",
@@ -221,7 +225,10 @@ __all__ = [
     "ReconnectPolicy",
     "ReplyStatus",
     "RequestSettings",
+    "Retry",
+    "RetryAction",
     "SdkAppPolicy",
+    "SdkRetry",
     "ServerHeartbeat",
     "ServerRegistration",
     "SessionRequest",
@@ -284,4 +291,5 @@ __all__ = [
     "tpa_state_for",
     "transcription_languages",
     "user_for_package",
+    "validate_layout",
 ]
