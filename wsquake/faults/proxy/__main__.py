@@ -1,0 +1,5 @@
+import sys
+
+from wsquake.faults.proxy.cli import main
+
+sys.exit(main())
