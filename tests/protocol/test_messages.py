@@ -478,3 +478,16 @@ def test_data_stream_data_round_trips_a_relayed_event_with_seq() -> None:
     assert isinstance(received, DataStream)
     assert parse_stream_data(received.data) == event
     assert received.data["seq"] == 8
+
+
+def test_lone_surrogate_survives_a_relay_and_stays_utf8_encodable() -> None:
+    text = '{"type":"phone_notification","notificationId":"n","app":"a","title":"\\ud83d",' \
+        '"content":"ok \u00e9","priority":"low"}'
+    msg = parse_glasses(text)
+    out = serialise(msg)
+    out.encode("utf-8")  # would raise UnicodeEncodeError if the surrogate were raw
+    assert parse_glasses(out) == msg
+
+
+def test_frames_keep_non_ascii_text_unescaped() -> None:
+    assert "caf\u00e9" in serialise(StartApp(package_name="caf\u00e9"))

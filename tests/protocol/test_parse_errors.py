@@ -168,3 +168,8 @@ def test_webhook_reply_round_trips_and_reports_bad_status() -> None:
         parse_webhook_reply("<html>")
     with pytest.raises(NotAnObject):
         parse_webhook_reply("[]")
+
+
+def test_deeply_nested_json_is_not_json_rather_than_a_crash() -> None:
+    with pytest.raises(NotJson, match="nested too deeply"):
+        parse('{"type":"x","a":' + "[" * 200_000 + "]" * 200_000 + "}")

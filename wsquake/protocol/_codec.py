@@ -20,7 +20,7 @@ import enum
 import math
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Union
 
@@ -75,6 +75,9 @@ class _FieldSpec:
     lo: float | None
     hi: float | None
     is_array: bool
+    convert: Converter
+    plain: bool
+    """A JSON scalar on the wire: encoded as is."""
 
 
 _SPECS: dict[type[Payload], tuple[_FieldSpec, ...]] = {}
@@ -103,10 +106,23 @@ def field_specs(cls: type[Payload]) -> tuple[_FieldSpec, ...]:
                     lo=f.metadata.get("min"),
                     hi=f.metadata.get("max"),
                     is_array=_has_tuple(hints[f.name]),
+                    convert=_converter(hints[f.name]),
+                    plain=_is_plain(hints[f.name]),
                 )
             )
         specs = _SPECS[cls] = tuple(built)
     return specs
+
+
+def _is_plain(tp: Any) -> bool:
+    if tp in _SCALARS or tp is _NONE:
+        return True
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return True
+    if origin in (Union, types.UnionType):
+        return all(_is_plain(a) for a in typing.get_args(tp))
+    return False
 
 
 def _has_tuple(tp: Any) -> bool:
@@ -147,82 +163,154 @@ def _describe_type(tp: Any) -> str:
     return names.get(tp, getattr(tp, "__name__", str(tp)))
 
 
-def _convert(value: Any, tp: Any, message_type: str, path: str) -> Any:
-    """Check ``value`` against ``tp``; return the typed value or raise ``_Mismatch``."""
+Converter = Callable[[Any, str, str], Any]
+"""``(value, message_type, path) -> typed value``; raises ``_Mismatch``."""
+
+_CONVERTERS: dict[Any, Converter] = {}
+_NONE = type(None)
+
+
+def _converter(tp: Any) -> Converter:
+    """The compiled converter for an annotation (built once per type, then cached)."""
+    conv = _CONVERTERS.get(tp)
+    if conv is None:
+        conv = _CONVERTERS[tp] = _build(tp)
+    return conv
+
+
+def _is_finite(value: Any) -> bool:
+    return not isinstance(value, float) or math.isfinite(value)
+
+
+_SCALARS: dict[Any, Callable[[Any], bool]] = {
+    str: lambda v: isinstance(v, str),
+    bool: lambda v: isinstance(v, bool),
+    int: lambda v: isinstance(v, int) and not isinstance(v, bool),
+    float: lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+}
+
+
+def _build(tp: Any) -> Converter:
+    expected = _describe_type(tp)
     if tp is Any:
-        return value
+        return lambda v, m, p: v
     origin = typing.get_origin(tp)
+    if tp in _SCALARS or (
+        origin in (Union, types.UnionType)
+        and all(a in _SCALARS or a is _NONE for a in typing.get_args(tp))
+    ):
+        return _build_scalar(tp, expected)
     if origin in (Union, types.UnionType):
-        args = typing.get_args(tp)
-        if value is None:
-            if type(None) in args:
-                return None
-            raise _Mismatch(_describe_type(tp), value)
-        nested: _Mismatch | None = None
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return _convert(value, arg, message_type, path)
-            except _Mismatch as exc:
-                if exc.path and nested is None:
-                    nested = exc  # a deeper error inside a matching container
-        if nested is not None:
-            raise nested
-        raise _Mismatch(_describe_type(tp), value)
+        return _build_union(tp, expected)
     if origin is Literal:
-        if value in typing.get_args(tp) and not isinstance(value, bool):
-            return value
-        raise _Mismatch(_describe_type(tp), value)
+        allowed = typing.get_args(tp)
+
+        def literal(v: Any, m: str, p: str) -> Any:
+            if not isinstance(v, bool) and isinstance(v, str | int | float) and v in allowed:
+                return v
+            raise _Mismatch(expected, v)
+
+        return literal
     if origin is tuple:
-        if not isinstance(value, list | tuple):
-            raise _Mismatch(_describe_type(tp), value)
-        item_tp = typing.get_args(tp)[0]
-        return tuple(
-            _convert_item(item, item_tp, message_type, f"{path}[{i}]")
-            for i, item in enumerate(value)
-        )
+        item = _converter(typing.get_args(tp)[0])
+
+        def array(v: Any, m: str, p: str) -> Any:
+            if not isinstance(v, list | tuple):
+                raise _Mismatch(expected, v)
+            return tuple(_at(item, x, m, f"{p}[{i}]") for i, x in enumerate(v))
+
+        return array
     if origin in (Mapping, dict) or tp is dict:
-        if not isinstance(value, Mapping):
-            raise _Mismatch(_describe_type(tp), value)
         args = typing.get_args(tp)
         value_tp = args[1] if args else Any
+
         if value_tp is Any:
-            return dict(value)
-        return {
-            k: _convert_item(v, value_tp, message_type, f"{path}.{k}") for k, v in value.items()
-        }
+
+            def shallow(v: Any, m: str, p: str) -> Any:
+                if not isinstance(v, Mapping):
+                    raise _Mismatch(expected, v)
+                return dict(v)
+
+            return shallow
+        value_conv = _converter(value_tp)
+
+        def obj(v: Any, m: str, p: str) -> Any:
+            if not isinstance(v, Mapping):
+                raise _Mismatch(expected, v)
+            return {k: _at(value_conv, x, m, f"{p}.{k}") for k, x in v.items()}
+
+        return obj
     if isinstance(tp, type) and issubclass(tp, Payload):
-        if not isinstance(value, Mapping):
-            raise _Mismatch("an object", value)
-        return decode_payload(tp, value, message_type, prefix=f"{path}.")
+        payload_cls = tp
+
+        def payload(v: Any, m: str, p: str) -> Any:
+            if not isinstance(v, Mapping):
+                raise _Mismatch(expected, v)
+            return decode_payload(payload_cls, v, m, prefix=f"{p}.")
+
+        return payload
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        try:
-            return tp(value)
-        except ValueError:
-            raise _Mismatch(_describe_type(tp), value) from None
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-    elif tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif tp is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            if isinstance(value, float) and not math.isfinite(value):
-                raise _Mismatch("a finite number", value)
-            return value
-    elif tp is str:
-        if isinstance(value, str):
-            return value
-    else:  # pragma: no cover - a programming error in a message class
-        raise TypeError(f"unsupported annotation {tp!r} at {path}")
-    raise _Mismatch(_describe_type(tp), value)
+        enum_cls = tp
+
+        def member(v: Any, m: str, p: str) -> Any:
+            try:
+                return enum_cls(v)
+            except ValueError:
+                raise _Mismatch(expected, v) from None
+
+        return member
+    raise TypeError(f"unsupported annotation {tp!r}")  # a programming error
 
 
-def _convert_item(value: Any, tp: Any, message_type: str, path: str) -> Any:
+def _build_scalar(tp: Any, expected: str) -> Converter:
+    args = typing.get_args(tp) or (tp,)
+    nullable = _NONE in args
+    checks = tuple(_SCALARS[a] for a in args if a is not _NONE)
+    wants_float = float in args
+
+    def scalar(v: Any, m: str, p: str) -> Any:
+        if v is None:
+            if nullable:
+                return None
+        else:
+            for check in checks:
+                if check(v):
+                    if wants_float and not _is_finite(v):
+                        raise _Mismatch("a finite number", v)
+                    return v
+        raise _Mismatch(expected, v)
+
+    return scalar
+
+
+def _build_union(tp: Any, expected: str) -> Converter:
+    args = typing.get_args(tp)
+    nullable = _NONE in args
+    convs = tuple(_converter(a) for a in args if a is not _NONE)
+
+    def union(v: Any, m: str, p: str) -> Any:
+        if v is None:
+            if nullable:
+                return None
+            raise _Mismatch(expected, v)
+        nested: _Mismatch | None = None
+        for conv in convs:
+            try:
+                return conv(v, m, p)
+            except _Mismatch as exc:
+                if exc.path and nested is None:
+                    nested = exc  # a deeper error inside a container of the right kind
+        if nested is not None:
+            raise nested
+        raise _Mismatch(expected, v)
+
+    return union
+
+
+def _at(conv: Converter, value: Any, message_type: str, path: str) -> Any:
+    """Convert an array item or object value, naming its path on a mismatch."""
     try:
-        return _convert(value, tp, message_type, path)
+        return conv(value, message_type, path)
     except _Mismatch as exc:
         if exc.path:
             raise
@@ -238,19 +326,20 @@ def decode_payload(
     extras: dict[str, Any] = {}
     for spec in field_specs(cls):
         known.add(spec.wire)
-        where = prefix + spec.wire
         if spec.wire not in obj:
             if spec.required:
-                raise MissingField(message_type, where)
+                raise MissingField(message_type, prefix + spec.wire)
             continue
         raw = obj[spec.wire]
         try:
-            value = _convert(raw, spec.tp, message_type, where)
+            value = spec.convert(raw, message_type, prefix + spec.wire)
         except _Mismatch as exc:
-            raise InvalidField(message_type, exc.path or where, exc.expected, exc.got) from None
+            where = exc.path or prefix + spec.wire
+            raise InvalidField(message_type, where, exc.expected, exc.got) from None
         if value is None and not spec.required:
             extras[spec.wire] = None  # keep an explicit null so re-encoding is lossless
-        _check_range(spec, value, message_type, where)
+        if spec.lo is not None or spec.hi is not None:
+            _check_range(spec, value, message_type, prefix + spec.wire)
         kwargs[spec.name] = value
     for key, raw in obj.items():
         if key not in known:
@@ -289,7 +378,7 @@ def encode_payload(payload: Payload) -> dict[str, Any]:
         value = getattr(payload, spec.name)
         if value is None:
             continue
-        out[spec.wire] = _encode(value)
+        out[spec.wire] = value if spec.plain else _encode(value)
     for key, value in payload.extras.items():
         if key not in out:
             out[key] = _encode(value)

@@ -132,6 +132,8 @@ def _load(text: str | bytes | bytearray) -> dict[str, Any]:
         raise NotJson(f"not UTF-8: {exc.reason} at byte {exc.start}") from None
     except ValueError as exc:
         raise NotJson(str(exc)) from None
+    except RecursionError:
+        raise NotJson("nested too deeply") from None
     if not isinstance(obj, dict):
         raise NotAnObject(obj)
     return obj
@@ -230,8 +232,18 @@ def to_dict(message: Message) -> dict[str, Any]:
 
 
 def serialise(message: Message) -> str:
-    """Compact JSON text for one frame."""
-    return json.dumps(to_dict(message), separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON text for one frame, always encodable as UTF-8.
+
+    A lone surrogate (which JSON's ``\\udXXX`` escapes allow) stays escaped, so relaying
+    such a string never fails at the socket.
+    """
+    obj = to_dict(message)
+    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(obj, separators=(",", ":"), ensure_ascii=True)
+    return text
 
 
 def iso_timestamp(epoch_s: float) -> str:

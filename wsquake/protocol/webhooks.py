@@ -102,6 +102,8 @@ def parse_webhook_reply(text: str | bytes) -> WebhookReply:
         obj: Any = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise NotJson(str(exc)) from None
+    except RecursionError:
+        raise NotJson("nested too deeply") from None
     if not isinstance(obj, dict):
         raise NotAnObject(obj)
     reply: WebhookReply = decode_payload(WebhookReply, obj, "webhook_reply")
