@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import pytest
 
@@ -58,7 +59,7 @@ ALL_SESSION = list(itertools.product([None, *S], list(S)))
 ALL_APP = list(itertools.product([None, *A], list(A)))
 
 
-def _ids(pair: tuple[object, object]) -> str:
+def _ids(pair: Any) -> str:
     a, b = pair
     return f"{getattr(a, 'value', a)}->{getattr(b, 'value', b)}"
 

@@ -121,7 +121,7 @@ def test_invalid_field_names_field_expectation_and_value(
     assert info.value.field == field
     assert expected in info.value.expected
     assert f"field {field!r}" in str(info.value)
-    assert info.value.message_type in str(info.value)
+    assert str(info.value.message_type) in str(info.value)
 
 
 def test_non_finite_number_is_rejected() -> None:

@@ -51,7 +51,8 @@ class ReconnectPolicy(Protocol):
     """What every policy offers. ``n`` is policy-specific: the SDK counts attempts from
     1, the glasses clients count consecutive failures from 0."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def delay(self, n: int, rng: random.Random | None = None) -> float | None: ...
 
