@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # imported lazily so H5's unit tests in this folder never dep
     from wsquake.cloud import AppEntry, CloudServer
     from wsquake.cloud.settings import Defects
 
-SECRET = "wsquake-test-secret"
+SECRET = "wsquake-integration-test-secret-0123456789"
 # One protocol second lasts SCALE wall seconds: app grace 5 s -> 0.5 s, start timeout 5 s
 # -> 0.5 s, ping interval 10 s -> 1 s. Generous, as the machine is shared.
 SCALE = 0.1
@@ -268,19 +268,25 @@ async def subscribed(
     streams: Sequence[str | Message],
     *,
     timeout: float = WAIT_S,  # noqa: ASYNC109
+    since: int = 0,
 ) -> Message:
-    """Wait for the ``app_state_change`` that shows ``package`` subscribed to ``streams``."""
+    """Wait for the ``app_state_change`` that shows running ``package`` subscribed to
+    ``streams``; ``since`` (a ``glasses.mark()``) ignores older messages."""
     wanted = sorted(s if isinstance(s, str) else str(s.get("stream")) for s in streams)
 
     def shows(message: Message) -> bool:
-        subs = (message.get("userSession") or {}).get("appSubscriptions") or {}
-        have = subs.get(package)
+        session = message.get("userSession") or {}
+        if package not in (session.get("activeAppSessions") or []):
+            return False
+        have = (session.get("appSubscriptions") or {}).get(package, [])
         if not isinstance(have, list):
             return False
         names = sorted(s if isinstance(s, str) else str(s.get("stream")) for s in have)
         return names == wanted
 
-    return await glasses.next_message("app_state_change", where=shows, timeout=timeout)
+    return await glasses.next_message(
+        "app_state_change", where=shows, timeout=timeout, since=since
+    )
 
 
 def scaled(seconds: float, scale: float = SCALE) -> float:

@@ -61,7 +61,7 @@ def now_iso() -> str:
 # ---------------------------------------------------------------------------- tokens
 
 
-def forged_token(email: str, *, secret: str = "not-the-cloud-secret") -> str:
+def forged_token(email: str, *, secret: str = "not-the-cloud-secret-but-long-enough-0123") -> str:
     """An HS256 core token signed with the wrong secret."""
     payload = {"sub": email, "email": email, "organizations": [], "defaultOrg": None}
     return jwt.encode(payload, secret, algorithm="HS256")
@@ -126,9 +126,11 @@ class Inbox:
             self.closed = True
             self._changed.notify_all()
 
-    def _find(self, type_: str | None, where: Callable[[Message], bool] | None) -> int | None:
+    def _find(
+        self, type_: str | None, where: Callable[[Message], bool] | None, since: int
+    ) -> int | None:
         for index, item in enumerate(self.history):
-            if index not in self._taken and _matches(item, type_, where):
+            if index >= since and index not in self._taken and _matches(item, type_, where):
                 return index
         return None
 
@@ -139,12 +141,16 @@ class Inbox:
         where: Callable[[Message], bool] | None = None,
         timeout: float = WAIT_S,  # noqa: ASYNC109
         what: str = "",
+        since: int = 0,
     ) -> Received:
-        """The oldest not yet taken item matching ``type_``/``where``; waits for it."""
+        """The oldest not yet taken item matching ``type_``/``where``; waits for it.
+
+        ``since`` skips items that arrived before that index of ``history``.
+        """
         try:
             async with asyncio.timeout(timeout), self._changed:
                 while True:
-                    index = self._find(type_, where)
+                    index = self._find(type_, where, since)
                     if index is not None:
                         self._taken.add(index)
                         return self.history[index]
@@ -206,7 +212,7 @@ class WsPeer:
         except ConnectionClosed:
             pass
         finally:
-            rcvd = self.ws.close_rcvd
+            rcvd = self.ws.protocol.close_rcvd
             info = CloseInfo(rcvd.code, rcvd.reason) if rcvd is not None else CloseInfo(None, "")
             if not self._closed.done():
                 self._closed.set_result(info)
@@ -218,10 +224,18 @@ class WsPeer:
         *,
         where: Callable[[Message], bool] | None = None,
         timeout: float = WAIT_S,  # noqa: ASYNC109
+        since: int = 0,
     ) -> Message:
-        item = await self.inbox.next(type, where=where, timeout=timeout, what=f"for {self.name} ")
+        """The oldest message of ``type`` not yet handed out (from ``since`` = a ``mark()``)."""
+        item = await self.inbox.next(
+            type, where=where, timeout=timeout, what=f"for {self.name} ", since=since
+        )
         assert isinstance(item, dict)
         return item
+
+    def mark(self) -> int:
+        """A position in the inbox: pass as ``since`` to look only at later messages."""
+        return len(self.inbox.history)
 
     async def next_binary(self, *, timeout: float = WAIT_S) -> bytes:  # noqa: ASYNC109
         item = await self.inbox.next("binary", timeout=timeout, what=f"for {self.name} ")
@@ -231,9 +245,10 @@ class WsPeer:
     async def expect_silence(
         self, type: str | None, window: float, *, where: Callable[[Message], bool] | None = None
     ) -> None:  # noqa: A002
-        """Assert that no matching message arrives within ``window`` seconds."""
+        """Assert that no matching message arrives from now on within ``window`` seconds."""
+        since = len(self.inbox.history)
         with contextlib.suppress(PeerError):
-            item = await self.inbox.next(type, where=where, timeout=window)
+            item = await self.inbox.next(type, where=where, timeout=window, since=since)
             raise AssertionError(f"{self.name} got an unexpected {type or 'message'}: {item!r}")
 
     def received(self, type: str | None = None) -> list[Message]:  # noqa: A002
@@ -516,8 +531,10 @@ class AppServerPeer:
         return next(w for w in self.webhooks if w.body is body)
 
     async def expect_no_webhook(self, type: str | None, window: float) -> None:  # noqa: A002
+        """Assert that no new webhook of ``type`` arrives within ``window`` seconds."""
+        since = len(self._webhook_inbox.history)
         with contextlib.suppress(PeerError):
-            body = await self._webhook_inbox.next(type, timeout=window)
+            body = await self._webhook_inbox.next(type, timeout=window, since=since)
             raise AssertionError(f"{self.package_name} got an unexpected webhook: {body!r}")
 
     async def next_socket(self, *, timeout: float = WAIT_S) -> AppSocket:  # noqa: ASYNC109
@@ -651,6 +668,11 @@ class SilentSocket:
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
+
+    async def flush(self) -> None:
+        """Write what the test queued on ``protocol`` (e.g. ``protocol.send_text``)."""
+        self._writer.write(b"".join(self.protocol.data_to_send()))
+        await self._writer.drain()
 
     async def read_until_close(self, timeout: float) -> tuple[Frame | None, float]:  # noqa: ASYNC109
         """Read frames until a close frame or EOF; return (close frame, loop time)."""

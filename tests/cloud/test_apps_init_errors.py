@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from tests.cloud.conftest import SCALE, Harness, running_app
 from tests.cloud.peers import AppServerPeer, AppSocket, WebhookMode
-from wsquake.cloud import CloudServer
+
+if TYPE_CHECKING:
+    from wsquake.cloud import CloudServer
 
 EMAIL = "alice@example.com"
 PKG = "com.example.echo"

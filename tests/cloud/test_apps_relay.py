@@ -209,6 +209,7 @@ async def test_relay_routes_by_bound_socket_not_message_fields(harness: Harness)
     cloud = await harness.cloud(app)
     glasses = await harness.glasses(cloud, EMAIL)
     sock = await running_app(harness, glasses, app)
+    mark = glasses.mark()
     await sock.send_json(
         {
             "type": "subscription_update",
@@ -217,6 +218,6 @@ async def test_relay_routes_by_bound_socket_not_message_fields(harness: Harness)
             "subscriptions": ["head_position"],
         }
     )
-    await subscribed(glasses, PKG, ["head_position"])
+    await subscribed(glasses, PKG, ["head_position"], since=mark)
     await glasses.send_event("head_position", position="up")
     assert (await sock.next_message("data_stream"))["streamType"] == "head_position"

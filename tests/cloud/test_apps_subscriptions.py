@@ -13,8 +13,9 @@ async def test_each_update_replaces_the_whole_set(harness: Harness) -> None:
     cloud = await harness.cloud(app)
     glasses = await harness.glasses(cloud, EMAIL)
     sock = await running_app(harness, glasses, app)
+    mark = glasses.mark()
     await sock.subscribe(["head_position"])
-    await subscribed(glasses, PKG, ["head_position"])
+    await subscribed(glasses, PKG, ["head_position"], since=mark)
     await glasses.press_button("dropped")
     await glasses.send_event("head_position", position="up")
     event = await sock.next_message("data_stream")
@@ -30,8 +31,9 @@ async def test_empty_update_clears_the_set(harness: Harness) -> None:
     cloud = await harness.cloud(app)
     glasses = await harness.glasses(cloud, EMAIL)
     sock = await running_app(harness, glasses, app)
+    mark = glasses.mark()
     await sock.subscribe([])
-    await subscribed(glasses, PKG, [])
+    await subscribed(glasses, PKG, [], since=mark)
     await glasses.press_button()
     await sock.expect_silence("data_stream", 5 * SCALE)
     assert (await harness.app_view(cloud, EMAIL, PKG))["subscriptions"] == []
@@ -42,8 +44,11 @@ async def test_subscription_update_sends_app_state_change(harness: Harness) -> N
     cloud = await harness.cloud(app)
     glasses = await harness.glasses(cloud, EMAIL)
     sock = await running_app(harness, glasses, app)
+    mark = glasses.mark()
     await sock.subscribe(["button_press", "head_position"])
-    change = await subscribed(glasses, PKG, ["button_press", "head_position"])
+    change = await subscribed(
+        glasses, PKG, ["button_press", "head_position"], since=mark
+    )
     assert change["sessionId"] == EMAIL
 
 
@@ -54,6 +59,7 @@ async def test_unpermitted_streams_get_permission_error_and_socket_stays_open(
     cloud = await harness.cloud(app, permissions={PKG: ()})
     glasses = await harness.glasses(cloud, EMAIL)
     sock = await running_app(harness, glasses, app)
+    mark = glasses.mark()
     await sock.subscribe(["audio_chunk", "location_update", "button_press", "calendar_event"])
     error = await sock.next_message("permission_error")
     assert isinstance(error["message"], str)
@@ -63,7 +69,7 @@ async def test_unpermitted_streams_get_permission_error_and_socket_stays_open(
         "location_update": "LOCATION",
         "calendar_event": "CALENDAR",
     }
-    await subscribed(glasses, PKG, ["button_press"])
+    await subscribed(glasses, PKG, ["button_press"], since=mark)
     await glasses.press_button("allowed")
     event = await sock.next_message("data_stream")
     assert event["data"]["buttonId"] == "allowed"
@@ -77,8 +83,9 @@ async def test_permission_covers_its_streams(harness: Harness) -> None:
     glasses = await harness.glasses(cloud, EMAIL)
     sock = await running_app(harness, glasses, app)
     streams = ["audio_chunk", "transcription:en-US", "VAD", "phone_notification"]
+    mark = glasses.mark()
     await sock.subscribe(streams)
-    await subscribed(glasses, PKG, streams)
+    await subscribed(glasses, PKG, streams, since=mark)
     # Window 5 protocol s: a permission_error would be sent right after the update.
     await sock.expect_silence("permission_error", 5 * SCALE)
 
@@ -111,8 +118,9 @@ async def test_location_stream_object_form_is_accepted(harness: Harness) -> None
     cloud = await harness.cloud(app)
     glasses = await harness.glasses(cloud, EMAIL)
     sock = await running_app(harness, glasses, app)
+    mark = glasses.mark()
     await sock.subscribe([{"stream": "location_stream", "rate": "high"}])
-    await subscribed(glasses, PKG, ["location_stream"])
+    await subscribed(glasses, PKG, ["location_stream"], since=mark)
     assert not sock.is_closed
 
 
@@ -123,8 +131,9 @@ async def test_subscriptions_are_kept_per_user(harness: Harness) -> None:
     bob = await harness.glasses(cloud, "bob@example.com")
     alice_sock = await running_app(harness, alice, app)
     bob_sock = await running_app(harness, bob, app)
+    mark = bob.mark()
     await bob_sock.subscribe(["head_position"])
-    await subscribed(bob, PKG, ["head_position"])
+    await subscribed(bob, PKG, ["head_position"], since=mark)
     await alice.press_button("alice")
     assert (await alice_sock.next_message("data_stream"))["data"]["buttonId"] == "alice"
     await bob.press_button("bob")

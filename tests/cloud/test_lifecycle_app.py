@@ -76,6 +76,7 @@ async def test_grace_expiry_resurrects_with_the_same_session_id(harness: Harness
     first_request = await app.next_webhook("session_request")
     loop = asyncio.get_running_loop()
     dropped_at = loop.time()
+    mark = glasses.mark()
     await sock.close(1001)
     stop = await app.next_webhook("stop_request")
     assert stop.body["sessionId"] == SID
@@ -84,7 +85,7 @@ async def test_grace_expiry_resurrects_with_the_same_session_id(harness: Harness
     assert again.body["sessionId"] == first_request.body["sessionId"] == SID
     assert again.at >= stop.at
     new_sock = await app.next_socket()
-    await subscribed(glasses, PKG, ["button_press"])
+    await subscribed(glasses, PKG, ["button_press"], since=mark)
     await glasses.press_button("resurrected")
     assert (await new_sock.next_message("data_stream"))["data"]["buttonId"] == "resurrected"
     view = await harness.app_view(cloud, EMAIL, PKG)

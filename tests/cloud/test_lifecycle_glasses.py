@@ -145,5 +145,11 @@ async def test_two_users_are_isolated_when_one_is_disposed(harness: Harness) -> 
     await alice_sock.wait_closed()
     await bob.press_button("bob-alive")
     assert (await bob_sock.next_message("data_stream"))["data"]["buttonId"] == "bob-alive"
-    users = (await harness.sessions(cloud))["users"]
-    assert [u["userId"] for u in users] == ["bob@example.com"]
+    await harness.until(
+        lambda: _only_bob(harness, cloud), what="only bob left in /api/sessions"
+    )
+
+
+async def _only_bob(harness: Harness, cloud: object) -> bool:
+    users = (await harness.sessions(cloud))["users"]  # type: ignore[arg-type]
+    return [u["userId"] for u in users] == ["bob@example.com"]
