@@ -491,3 +491,15 @@ def test_lone_surrogate_survives_a_relay_and_stays_utf8_encodable() -> None:
 
 def test_frames_keep_non_ascii_text_unescaped() -> None:
     assert "caf\u00e9" in serialise(StartApp(package_name="caf\u00e9"))
+
+
+def test_settings_update_to_an_app_carries_the_settings_array() -> None:
+    text = (
+        '{"type":"settings_update","packageName":"p","sessionId":"s",'
+        '"settings":[{"key":"speed","value":3}]}'
+    )
+    msg = parse_cloud_to_app(text)
+    assert isinstance(msg, SettingsUpdate)
+    assert msg.settings == ({"key": "speed", "value": 3},)
+    assert msg.package_name == "p"
+    assert parse_cloud_to_app(serialise(msg)) == msg

@@ -165,14 +165,15 @@ class DataStream(Message):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TranscriptionData(Message):
-    """``data`` of a transcription ``data_stream`` (§6.6); not a frame of its own."""
+    """``data`` of a transcription ``data_stream`` (§6.6); not a frame of its own.
+    The SDK declares ``transcribeLanguage`` optional, so it is optional here too."""
 
     TYPE = "transcription"
     text: str
     is_final: bool
     start_time: int | float
     end_time: int | float
-    transcribe_language: str
+    transcribe_language: str | None = None
     speaker_id: str | None = None
     duration: int | float | None = None
     utterance_id: str | None = None

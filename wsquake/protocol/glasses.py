@@ -329,7 +329,11 @@ class MicrophoneStateChange(Message):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SettingsUpdate(Message):
+    """*(optional)* To the glasses ``settings`` is an object (§5); to an app the SDK
+    declares it as the app's settings array ``[{key, value, …}]`` with ``packageName``."""
+
     TYPE = "settings_update"
-    settings: Mapping[str, Any]
+    settings: Mapping[str, Any] | tuple[Mapping[str, Any], ...]
     session_id: str | None = None
+    package_name: str | None = None
     timestamp: Timestamp | None = None
