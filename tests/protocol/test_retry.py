@@ -94,3 +94,11 @@ def test_glasses_custom_policy_can_give_up() -> None:
     retry = GlassesRetry(CustomPolicy(max_attempts=2), random.Random(0))
     actions = [retry.on_close().action for _ in range(3)]
     assert actions == [RetryAction.RECONNECT, RetryAction.RECONNECT, RetryAction.GIVE_UP]
+
+
+def test_sdk_termination_is_sticky_like_the_sdk_flag() -> None:
+    retry = SdkRetry()
+    assert retry.on_close(1000, "User session ended").terminated
+    later = retry.on_close(1006, "")
+    assert later.action is RetryAction.STOP
+    assert later.terminated

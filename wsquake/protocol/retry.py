@@ -64,6 +64,8 @@ class SdkRetry:
 
     policy: SdkAppPolicy = field(default_factory=SdkAppPolicy)
     attempts: int = 0
+    terminated: bool = False
+    """Set by ``"User session ended"`` and never cleared: the SDK's session is over."""
 
     def on_ack(self) -> None:
         """``tpa_connection_ack`` received: the counter resets."""
@@ -76,6 +78,10 @@ class SdkRetry:
     def on_close(self, code: int | None, reason: str | None = "") -> Retry:
         """The current socket closed (or a reconnect attempt failed to connect)."""
         decision = self.policy.close_decision(code, reason)
+        if decision is CloseDecision.TERMINATED:
+            self.terminated = True
+        elif self.terminated:
+            decision = CloseDecision.TERMINATED
         if decision is not CloseDecision.RECONNECT:
             return Retry(RetryAction.STOP, close_decision=decision, code=code, reason=reason)
         attempt = self.attempts + 1
