@@ -45,4 +45,7 @@ class HealthMonitor:
             return
         while True:
             await asyncio.sleep(interval)
-            self.round()
+            try:
+                self.round()
+            except Exception:
+                logger.exception("health round failed")

@@ -76,6 +76,7 @@ class CloudServer:
         self._tg: asyncio.TaskGroup | None = None
         self.core: CloudCore | None = None
         self.port = 0
+        self._background: list[asyncio.Task[None]] = []
 
     # --- addresses ---------------------------------------------------------------------------
 
@@ -124,8 +125,11 @@ class CloudServer:
         webhooks = await stack.enter_async_context(
             WebhookClient(self.settings.timings, self.metrics, clock=self._clock)
         )
+        # The TaskGroup is exited by a plain callback, so an exception raised in the
+        # caller's ``async with`` body is not wrapped into an ExceptionGroup.
         tg = asyncio.TaskGroup()
-        await stack.enter_async_context(tg)
+        await tg.__aenter__()
+        stack.push_async_callback(tg.__aexit__, None, None, None)
         self._tg = tg
         core = CloudCore(
             self.settings,
@@ -160,15 +164,25 @@ class CloudServer:
         server.capture_signals = contextlib.nullcontext  # type: ignore[assignment,method-assign]
         self._server = server
         stack.push_async_callback(self._stop)
-        self._serve_task = tg.create_task(server.serve(sockets=[sock]), name="uvicorn")
-        tg.create_task(self.health.run(), name="health-monitor")
-        tg.create_task(self._sweep_registrations(), name="registration-sweep")
+        self._serve_task = tg.create_task(self._serve(server, sock), name="uvicorn")
+        self._background = [
+            tg.create_task(self.health.run(), name="health-monitor"),
+            tg.create_task(self._sweep_registrations(), name="registration-sweep"),
+        ]
         async with asyncio.timeout(STARTUP_TIMEOUT_S):
             while not server.started:
                 if self._serve_task.done():
                     raise RuntimeError("uvicorn stopped during startup")
                 await asyncio.sleep(0.005)
         logger.info("cloud listening on %s", self.url)
+
+    async def _serve(self, server: uvicorn.Server, sock: socket.socket) -> None:
+        """uvicorn's serve, kept from cancelling the owner's task if it fails (a failing
+        TaskGroup child cancels the task that entered the group)."""
+        try:
+            await server.serve(sockets=[sock])
+        except (Exception, SystemExit) as exc:
+            logger.error("uvicorn failed: %r", exc)
 
     async def _stop(self) -> None:
         core = self.core
@@ -179,12 +193,12 @@ class CloudServer:
         for conn in list(core.connections):
             conn.close(CloseCode.GOING_AWAY, "Server shutting down")
         self._server.should_exit = True
-        with contextlib.suppress(Exception):
+        for task in self._background:
+            task.cancel()
+        try:
             await self._serve_task
-        assert self._tg is not None
-        for task in list(asyncio.all_tasks()):
-            if task.get_name() in ("health-monitor", "registration-sweep"):
-                task.cancel()
+        except Exception:
+            logger.exception("uvicorn failed while stopping")
 
     async def __aexit__(
         self,
@@ -203,7 +217,7 @@ class CloudServer:
             return
         while True:
             await asyncio.sleep(interval)
-            stale = self.core.registrations.sweep(
+            stale = self.core.registrations.sweep(  # pure, cannot raise
                 self.settings.timings.scaled("registration_stale_s")
             )
             for reg in stale:
