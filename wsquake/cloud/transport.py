@@ -53,10 +53,13 @@ class Liveness:
         self.pongs_received = 0
         self.dropped = False  # TCP dropped because the close handshake stalled
         self.on_drop: Callable[[], None] | None = None
+        self.on_pong: Callable[[], None] | None = None
 
     def record_pong(self) -> None:
         self.pongs_received += 1
         self.last_pong = self._clock()
+        if self.on_pong is not None:
+            self.on_pong()
 
     def pong_age(self) -> float:
         return self._clock() - self.last_pong
