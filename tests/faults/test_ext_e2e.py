@@ -9,6 +9,7 @@ order is kept by every toxic). No sleeps; every wait has a deadline.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
@@ -49,7 +50,9 @@ class Rig:
 async def _handler(ws: ServerConnection, seen: list[str]) -> None:
     try:
         async for message in ws:
-            assert isinstance(message, str)
+            if isinstance(message, bytes):
+                await ws.send(message)
+                continue
             seen.append(message)
             if message == "fragmented":
                 await ws.send(["frag-", "ment-", "ed"])  # three frames, one message
@@ -62,9 +65,15 @@ async def _handler(ws: ServerConnection, seen: list[str]) -> None:
 
 @pytest.fixture
 async def rig() -> AsyncIterator[Rig]:
+    async with make_rig(seed=7) as made:
+        yield made
+
+
+@contextlib.asynccontextmanager
+async def make_rig(seed: int | None) -> AsyncIterator[Rig]:
     seen: list[str] = []
     async with (
-        EmbeddedToxiproxy(port=0, seed=7) as proxy_server,
+        EmbeddedToxiproxy(port=0, seed=seed) as proxy_server,
         serve(lambda ws: _handler(ws, seen), "127.0.0.1", 0, compression=None) as ws_server,
         httpx.AsyncClient(base_url=proxy_server.url, timeout=IO_TIMEOUT) as api,
     ):
@@ -285,3 +294,38 @@ async def test_defaults_are_echoed_in_full(rig: Rig) -> None:
     assert toxic["attributes"] == {
         "code": 1000, "reason": "", "after_messages": 0, "after_ms": 0, "tcp_close_after": 1000,
     }
+
+
+async def test_ws_close_after_ms_fires_on_an_idle_connection(rig: Rig) -> None:
+    async with rig.connect() as ws:
+        await exchange(ws, ["warm-up"])
+        start = time.monotonic()
+        await rig.add("x-ws-close", code=1001, reason="idle", after_ms=300, tcp_close_after=100)
+        with pytest.raises(ConnectionClosed) as closed:
+            async with asyncio.timeout(IO_TIMEOUT):
+                await ws.recv()
+        elapsed = time.monotonic() - start
+    assert closed.value.rcvd is not None
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1001, "idle")
+    assert 0.3 - 0.01 <= elapsed <= 1.5 * 0.3 + 0.15 + 0.5
+
+
+async def _seeded_binary_drops(seed: int) -> list[int]:
+    async with make_rig(seed) as rig, rig.connect() as ws:
+        await rig.add("x-ws-drop", kind="binary", probability=0.5)
+        for i in range(60):
+            await ws.send(bytes([i]))
+        await ws.send(SENTINEL)  # text: never dropped by a kind=binary toxic
+        kept: list[int] = []
+        async with asyncio.timeout(IO_TIMEOUT):
+            while isinstance(message := await ws.recv(), bytes):
+                kept.append(message[0])
+        assert message == SENTINEL
+        return kept
+
+
+async def test_ws_drop_probability_is_reproducible_with_the_proxy_seed() -> None:
+    first = await _seeded_binary_drops(1234)
+    assert 12 <= 60 - len(first) <= 48
+    assert first == sorted(first)
+    assert await _seeded_binary_drops(1234) == first
