@@ -202,12 +202,30 @@ class AppManager:
         rec.conn = None
         if rec.state is not AppState.RUNNING or self.core.closing:
             return
+        if rec.ownership_released and self.core.settings.honor_ownership_release:
+            self._released(user, rec)
+            return
         rec.set_state(AppState.GRACE_PERIOD)
         gen = rec.generation
         grace = self.core.timings.scaled("app_grace_s")
         rec.grace_expires_at = self.core.wall() + grace
         rec.grace_timer = self.core.later(grace, lambda: self._grace_expired(user, rec, gen))
         logger.info("%s: socket lost, grace %.3fs", rec.session_id, grace)
+
+    def _released(self, user: UserSession, rec: AppRecord) -> None:
+        """The app server released this session (``ownership_release``) and closed it: no
+        grace, no resurrection; the app ends without a stop webhook."""
+        logger.info("%s: released (%s), no grace", rec.session_id, rec.ownership_released)
+        rec.set_state(AppState.STOPPING)
+        rec.generation += 1
+        rec.cancel_timers()
+        rec.buffer.clear()
+        self.core.running_apps.get(user.user_id, set()).discard(rec.package)
+        self.core.registrations.remove_session(rec.session_id)
+        rec.subscriptions = ()
+        user.display.clear(rec.package)
+        rec.set_state(AppState.DISCONNECTED)
+        self.core.notify_state(user)
 
     def _grace_expired(self, user: UserSession, rec: AppRecord, gen: int) -> None:
         rec.grace_timer = None

@@ -65,6 +65,8 @@ class Relay:
                 user.transcription_active = True
         elif kind == "location_update":
             user.location = data
+        elif kind == "request_settings":
+            conn.send_text(wire.settings_update(user.user_id))
         elif kind == "calendar_event":
             user.calendar.append(data)
             del user.calendar[:-CALENDAR_CACHE_MAX]

@@ -31,7 +31,7 @@ from wsquake.cloud.app_socket import AppSocketHandler
 from wsquake.cloud.apps import AppManager
 from wsquake.cloud.auth import extract_token, verify_token
 from wsquake.cloud.core import CloudCore
-from wsquake.cloud.exceptions import AuthError, RegistrationError
+from wsquake.cloud.exceptions import AuthError, RegistrationError, WebhookError
 from wsquake.cloud.health import HealthMonitor
 from wsquake.cloud.metrics import CONTENT_TYPE_LATEST, CloudMetrics
 from wsquake.cloud.registrations import parse_id_body, parse_register_body
@@ -47,7 +47,7 @@ from wsquake.cloud.transport import (
     make_protocol_class,
 )
 from wsquake.cloud.webhooks import WebhookClient
-from wsquake.protocol.codes import CloseCode
+from wsquake.protocol.codes import CloseCode, TpaErrorCode
 
 __all__ = ["CloudServer"]
 
@@ -222,6 +222,18 @@ class CloudServer:
             )
             for reg in stale:
                 logger.info("registration %s (%s) is stale", reg.registration_id, reg.package_name)
+            if not self.settings.send_registration_webhooks:
+                continue
+            for reg in self.core.registrations.all():
+                if reg.is_active:
+                    body = {
+                        "type": "server_heartbeat",
+                        "sessionId": f"registration-{reg.registration_id}",
+                        "userId": "system",
+                        "timestamp": wire.iso_now(),
+                        "registrationId": reg.registration_id,
+                    }
+                    self.core.spawn(self._notify_server(reg.webhook_url, body), "heartbeat")
 
     # --- ASGI app --------------------------------------------------------------------------
 
@@ -298,6 +310,17 @@ class CloudServer:
         except RegistrationError as exc:
             return self._reg_error("register", exc)
         reg, previous = core.registrations.register(req)
+        if self.settings.send_registration_webhooks:
+            body = {
+                "type": "server_registration",
+                "sessionId": f"registration-{reg.registration_id}",
+                "userId": "system",
+                "timestamp": wire.iso_now(),
+                "registrationId": reg.registration_id,
+                "packageName": reg.package_name,
+                "serverUrls": list(reg.server_urls),
+            }
+            core.spawn(self._notify_server(reg.webhook_url, body), "server_registration")
         if previous is not None and self.settings.recover_on_reregister:
             core.spawn(self._recover_quietly(reg.registration_id), f"recover:{reg.registration_id}")
         return JSONResponse({"success": True, "registrationId": reg.registration_id},
@@ -332,6 +355,16 @@ class CloudServer:
                     tg.create_task(self.apps.recover(session_id, reg.webhook_url, ws_url))
                 )
         return sum(1 for t in results if t.result())
+
+    async def _notify_server(self, url: str, body: dict[str, Any]) -> None:
+        """Optional registration webhooks: one bounded attempt, failures only logged."""
+        assert self.core is not None
+        try:
+            await self.core.webhooks.post_once(
+                url, body, timeout_s=self.settings.timings.scaled("webhook_timeout_s")
+            )
+        except WebhookError as exc:
+            logger.info("%s webhook failed: %s", body["type"], exc)
 
     async def _recover_quietly(self, registration_id: str) -> None:
         recovered = await self._recover(registration_id)
@@ -371,10 +404,13 @@ class CloudServer:
                         if message["type"] == "websocket.disconnect":
                             code = message.get("code")
                             break
-                        if message.get("text") is not None:
-                            self.relay.on_text(user, conn, message["text"])
-                        elif message.get("bytes") is not None:
-                            self.relay.on_audio(user, conn, message["bytes"])
+                        try:
+                            if message.get("text") is not None:
+                                self.relay.on_text(user, conn, message["text"])
+                            elif message.get("bytes") is not None:
+                                self.relay.on_audio(user, conn, message["bytes"])
+                        except Exception as exc:  # a bug: the session goes ERROR -> dispose
+                            self.sessions.fail(user, conn, exc)
                 finally:
                     self._closed(conn, code)
                     self.sessions.glasses_closed(conn)
@@ -394,10 +430,16 @@ class CloudServer:
                         if message["type"] == "websocket.disconnect":
                             code = message.get("code")
                             break
-                        if message.get("text") is not None:
-                            self.app_handler.on_text(conn, message["text"])
-                        elif message.get("bytes") is not None:
-                            self.app_handler.on_binary(conn)
+                        try:
+                            if message.get("text") is not None:
+                                self.app_handler.on_text(conn, message["text"])
+                            elif message.get("bytes") is not None:
+                                self.app_handler.on_binary(conn)
+                        except Exception:  # a bug: refuse this socket, keep the server
+                            logger.exception("%r: internal error", conn)
+                            self.app_handler.fail(
+                                conn, TpaErrorCode.INTERNAL_ERROR.value, "Internal error"
+                            )
                 finally:
                     self._closed(conn, code)
                     self.apps.socket_closed(conn)

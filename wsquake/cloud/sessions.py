@@ -12,7 +12,7 @@ from wsquake.cloud.core import CloudCore
 from wsquake.cloud.display import DisplayManager, DisplayOutcome
 from wsquake.cloud.model import Transcriber, UserSession
 from wsquake.cloud.transport import Connection
-from wsquake.protocol.codes import CloseCode, CloseReason
+from wsquake.protocol.codes import CloseCode, CloseReason, GlassesErrorCode
 from wsquake.protocol.lifecycle import SessionState
 
 __all__ = ["SessionManager"]
@@ -124,10 +124,28 @@ class SessionManager:
             user.set_state(SessionState.DISCONNECTING)
             self.core.spawn(self.dispose(user), f"dispose:{user.user_id}")
 
+    def fail(self, user: UserSession, conn: Connection, exc: Exception) -> None:
+        """An unexpected error while handling ``user``: ERROR, then dispose (§9.2)."""
+        logger.error("%s: internal error, disposing the session", user.user_id, exc_info=exc)
+        conn.send_text(wire.connection_error(GlassesErrorCode.INTERNAL_ERROR.value,
+                                             "Internal error"))
+        conn.close(CloseCode.POLICY_VIOLATION, "Internal error")
+        if user.state in (SessionState.DISCONNECTING, SessionState.DISCONNECTED,
+                          SessionState.ERROR):
+            return
+        user.set_state(SessionState.ERROR)
+        if user.grace_timer is not None:
+            user.grace_timer.cancel()
+            user.grace_timer = None
+        self.core.spawn(self.dispose(user), f"dispose:{user.user_id}")
+
     async def dispose(self, user: UserSession) -> None:
         """CONNECTING -> DISCONNECTING -> DISCONNECTED: stop every app, clean everything."""
         if user.state is not SessionState.DISCONNECTING:
             user.set_state(SessionState.DISCONNECTING)
+        if user.grace_timer is not None:
+            user.grace_timer.cancel()
+            user.grace_timer = None
         try:
             async with asyncio.TaskGroup() as tg:
                 for rec in list(user.apps.values()):

@@ -118,6 +118,17 @@ def tpa_connection_ack(session_id: str) -> str:
     )
 
 
+def settings_update(user_id: str) -> str:
+    return dumps(
+        {
+            "type": "settings_update",
+            "sessionId": user_id,
+            "settings": dict(DEFAULT_GLASSES_SETTINGS),
+            "timestamp": iso_now(),
+        }
+    )
+
+
 def data_stream(session_id: str, stream_type: str, data: Any) -> str:
     return dumps(
         {
