@@ -190,3 +190,12 @@ def test_latency_zero_streams_frames_without_holding() -> None:
     driver = Driver(delay_stage())
     driver.feed(data[:-10], now=0.0)
     assert driver.output == data[:-10]
+
+
+def test_held_message_goes_first_when_the_framing_breaks() -> None:
+    pair = WsPair()
+    driver = Driver(delay_stage(latency=100))
+    driver.feed(pair.down_handshake, now=0.0)
+    driver.feed(pair.text("server", "partial", fin=False), now=0.0)
+    driver.feed(b"\x83\x00garbage", now=0.01)  # reserved opcode: passthrough from here
+    assert driver.output == bytes(pair.down) + b"\x83\x00garbage"

@@ -369,3 +369,12 @@ def test_live_add_inside_a_frame_header_neither_duplicates_nor_drops_it() -> Non
     driver = Driver(drop_stage("downstream", state={"ws_tracker": passive.copy()}, every=1))
     driver.feed_all(bytewise(data[cut:]))
     assert texts(pair.client_receives(data[:cut] + driver.output)) == ["before", "straddles"]
+
+
+def test_held_message_goes_first_when_the_framing_breaks() -> None:
+    pair = WsPair()
+    pair.text("server", '{"type": "audio_', fin=False)
+    data = bytes(pair.down) + b"\x83\x00garbage"  # reserved opcode: passthrough from here
+    driver = Driver(drop_type_stage("downstream", pattern="audio_.*"))
+    driver.feed_all(bytewise(data))
+    assert driver.output == data

@@ -158,9 +158,12 @@ class WsDelayStage:
         if frame is not None and frame.opcode in (Opcode.PING, Opcode.PONG):
             out.forward(piece.data)  # never delayed, may overtake queued data
             return
-        if frame is not None and frame.opcode is Opcode.CLOSE and link.holding:
-            # The sender closes in the middle of a held message: what we have of it goes
-            # first (undelayed), then the close; any later fragment follows in order.
+        if link.holding and (
+            (frame is not None and frame.opcode is Opcode.CLOSE)
+            or piece.kind is PieceKind.PASSTHROUGH
+        ):
+            # The sender closes in the middle of a held message, or the framing broke:
+            # what we have of it goes first (undelayed), then the rest, in order.
             self._release_held(stamp, stamp, now, out)
         if piece.message_start:
             link.message = piece.message

@@ -125,6 +125,12 @@ class FilterStage:
     def _route(self, piece: Piece, out: Output) -> None:
         link = self.link
         if not piece.is_frame or piece.is_control:
+            if piece.kind is PieceKind.PASSTHROUGH and link.fate is Fate.HOLD:
+                # Framing broke while a message was held: what we hold goes first.
+                out.forward(bytes(link.held))
+                link.held.clear()
+                link.inspector = None
+                link.fate = Fate.FORWARD
             out.forward(piece.data)
             return
         if piece.message_start:
