@@ -388,6 +388,16 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` (Linux ``/proc``), NaN elsewhere."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small run (about 20 s)")
@@ -451,6 +461,7 @@ def main(argv: list[str] | None = None) -> int:
 
         # ---- relay
         per_gen = max(1, args.relay_users // args.generators)
+        cpu_before, wall_before = cpu_seconds(cloud_pid), time.perf_counter()
         for _, conn in gens:
             conn.send(("relay", per_gen, args.relay_seconds, args.window))
         total = RelayResult()
@@ -466,6 +477,8 @@ def main(argv: list[str] | None = None) -> int:
             setup = max(setup, result.setup_s)
         users = per_gen * args.generators
         seconds = args.relay_seconds
+        relay_wall = time.perf_counter() - wall_before
+        cloud_cpu = (cpu_seconds(cloud_pid) - cpu_before) / relay_wall * 100
 
         # ---- hold
         held = 0
@@ -500,6 +513,7 @@ def main(argv: list[str] | None = None) -> int:
             ("relay latency p50", f"{percentile(lat, 0.50) / 1000:.2f} ms"),
             ("relay latency p99", f"{percentile(lat, 0.99) / 1000:.2f} ms"),
             ("relay latency mean", f"{statistics.fmean(lat) / 1000 if lat else 0:.2f} ms"),
+            ("cloud CPU during relay phase", f"{cloud_cpu:.0f} % of one core"),
             ("users held (idle)", f"{held} ({2 * held} WebSockets)"),
             ("ramp stopped because", stop_reason),
             ("ramp time", f"{ramp_s:.1f} s"),
