@@ -121,12 +121,13 @@ class WsCloseStage:
         self.rng = rng
         self.direction = direction
         self.started = 0.0
+        tracker = link_tracker(state, direction)
         link = state.get("x-ws-close") if isinstance(state, dict) else None
         if not isinstance(link, CloseLinkState):
-            link = CloseLinkState(link_tracker(state, direction))
+            link = CloseLinkState(tracker)
             if isinstance(state, dict):
                 state["x-ws-close"] = link
-        link.tracker = link_tracker(state, direction)
+        link.tracker = tracker
         link.sync()
         self.link = link
 

@@ -96,12 +96,13 @@ class WsDelayStage:
     ) -> None:
         self.config = config
         self.rng = rng
+        tracker = link_tracker(state, direction)
         link = state.get("x-ws-delay") if isinstance(state, dict) else None
         if not isinstance(link, DelayLink):
-            link = DelayLink(link_tracker(state, direction))
+            link = DelayLink(tracker)
             if isinstance(state, dict):
                 state["x-ws-delay"] = link
-        link.tracker = link_tracker(state, direction)
+        link.tracker = tracker
         self.link = link
 
     # -- Stage --------------------------------------------------------------------------

@@ -69,12 +69,13 @@ class FilterStage:
     def __init__(self, rng: random.Random, direction: Direction, state: Any) -> None:
         self.rng = rng
         self.direction = direction
+        tracker = link_tracker(state, direction)
         link = state.get("x-ws-filter") if isinstance(state, dict) else None
         if not isinstance(link, FilterLink):
-            link = FilterLink(link_tracker(state, direction))
+            link = FilterLink(tracker)
             if isinstance(state, dict):
                 state["x-ws-filter"] = link
-        link.tracker = link_tracker(state, direction)
+        link.tracker = tracker
         self.link = link
 
     # -- hooks --------------------------------------------------------------------------
