@@ -1,0 +1,1 @@
+"""Simulated clients: glasses and app-server fleets that record a typed history."""
