@@ -190,8 +190,16 @@ class CloudServer:
         core.closing = True
         self.sessions.shutdown()
         core.cancel_all_tasks()
-        for conn in list(core.connections):
+        open_conns = list(core.connections)
+        for conn in open_conns:
             conn.close(CloseCode.GOING_AWAY, "Server shutting down")
+        # Let our close frames go out before uvicorn's own shutdown (which would send 1012).
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(
+                self.settings.timings.scaled("close_handshake_timeout_s") + 1.0
+            ):
+                for conn in open_conns:
+                    await conn.closed.wait()
         self._server.should_exit = True
         for task in self._background:
             task.cancel()
@@ -454,6 +462,7 @@ class CloudServer:
             kind,
             liveness if isinstance(liveness, Liveness) else None,
             clock=self._clock,
+            abort_after_s=2 * self.settings.timings.scaled("close_handshake_timeout_s") + 0.5,
         )
         self.core.connections.add(conn)
         return conn

@@ -169,7 +169,8 @@ class Connection:
 
     Sends never block the caller: they enqueue, and :meth:`run_writer` (a task owned by
     the endpoint's TaskGroup) writes in order. A full queue closes the socket 1008
-    ``"Send queue overflow"`` (the peer is too slow), counted by the caller's metrics.
+    ``"Send queue overflow"`` (the peer is too slow). A close that has not completed
+    within ``abort_after_s`` drops TCP (the writer may be stuck on a dead peer).
     """
 
     def __init__(
@@ -180,6 +181,7 @@ class Connection:
         *,
         queue_size: int = 1024,
         clock: Callable[[], float],
+        abort_after_s: float | None = None,
     ) -> None:
         self.ws = ws
         self.kind = kind
@@ -192,6 +194,8 @@ class Connection:
         self.close_code: int | None = None
         self.close_reason: str = ""
         self.overflowed = False
+        self._abort_after_s = abort_after_s
+        self._abort_timer: asyncio.TimerHandle | None = None
         self.user_id: str | None = None  # glasses: the user it is attached to
         self.binding: tuple[str, str] | None = None  # app: (user, package) after a valid init
 
@@ -225,12 +229,21 @@ class Connection:
         if self.closing or self.closed.is_set():
             return
         self.closing = True
+        if self._abort_after_s is not None and self.liveness is not None:
+            # If the writer is stuck behind a dead peer's full buffer, the close frame never
+            # goes out: drop TCP instead once the close should long have completed.
+            self._abort_timer = asyncio.get_running_loop().call_later(
+                self._abort_after_s, self.liveness.abort
+            )
         if self._queue.full():
             while not self._queue.empty():
                 self._queue.get_nowait()
         self._queue.put_nowait(_Close(code, reason))
 
     def mark_closed(self, code: int | None, reason: str = "") -> None:
+        if self._abort_timer is not None:
+            self._abort_timer.cancel()
+            self._abort_timer = None
         if self.close_code is None:
             self.close_code = code
             self.close_reason = reason
