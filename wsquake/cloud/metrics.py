@@ -53,6 +53,8 @@ class CloudMetrics:
                                          ["route", "status"], registry=r)
         self.auth_failures = Counter(_P + "auth_failures", "Glasses upgrades rejected",
                                      ["reason"], registry=r)
+        self.tcp_drops = Counter(_P + "tcp_drops", "TCP dropped: close handshake timed out",
+                                 ["kind"], registry=r)
         for reason in ("grace", "glasses_offline", "no_socket"):
             self.messages_dropped.labels(reason=reason)
 

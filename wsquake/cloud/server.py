@@ -464,6 +464,9 @@ class CloudServer:
             clock=self._clock,
             abort_after_s=2 * self.settings.timings.scaled("close_handshake_timeout_s") + 0.5,
         )
+        if conn.liveness is not None:
+            drops = self.metrics.tcp_drops.labels(kind=kind.value)
+            conn.liveness.on_drop = drops.inc
         self.core.connections.add(conn)
         return conn
 
