@@ -198,6 +198,8 @@ class WsEchoPeer:
         self.server: Server = serve(self._handler, "127.0.0.1", 0, compression=compression)
         self.port: int = self.server.socket.getsockname()[1]
         self.received: list[str | bytes] = []
+        self.echoed = 0
+        self._changed = threading.Condition()
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()
 
@@ -210,8 +212,16 @@ class WsEchoPeer:
             for message in ws:
                 self.received.append(message)
                 ws.send(message)
+                with self._changed:
+                    self.echoed += 1
+                    self._changed.notify_all()
         except ConnectionClosed:
             pass
+
+    def wait_echoed(self, n: int, timeout: float = IO_TIMEOUT) -> bool:
+        """Wait until the server has echoed ``n`` messages (over all connections)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.echoed >= n, timeout)
 
     def close(self) -> None:
         self.server.shutdown()

@@ -1,9 +1,11 @@
 """Extension cases X01-X10 (spec/TOXIPROXY.md §5.2): embedded server only (X01: real only).
 
 WebSocket peers run with compression off (``compression=None``) unless a case says so.
-"Synchronised by ping": a ping sent after N messages comes back after the echoes of all N
-(control frames are never dropped), so once its pong arrives everything that will arrive
-is already queued in the client.
+Synchronising: the echo server answers a ping at once from its reader thread, but echoes
+from its handler thread, so a pong may overtake echoes. Hence :func:`settle` first waits
+until the server has *echoed* the messages it was meant to get, then sends a ping: that
+pong travels behind those echoes on the downstream byte stream (control frames are never
+dropped), so once it arrives everything that will arrive is queued in the client.
 """
 
 from __future__ import annotations
@@ -55,14 +57,24 @@ def ws_client(
     client: ToxiproxyClient, proxy: ProxyInfo, compression: str | None = None
 ) -> ClientConnection:
     host, port = client.connect_address(proxy)
+    # max_queue=None: the client must keep reading (and see pongs) while tests hold
+    # more than the default 16 unread messages.
     return ws_connect(
         f"ws://{host}:{port}/", compression=compression, open_timeout=IO_TIMEOUT,
-        close_timeout=IO_TIMEOUT,
+        close_timeout=IO_TIMEOUT, max_queue=None,
     )
 
 
 def sync_by_ping(ws: ClientConnection) -> None:
     assert ws.ping().wait(IO_TIMEOUT), "no pong: control frames must pass"
+
+
+def settle(ws: ClientConnection, peer: WsEchoPeer, server_messages: int) -> None:
+    """Wait until ``peer`` echoed ``server_messages`` in total, then sync by ping."""
+    assert peer.wait_echoed(server_messages), (
+        f"server echoed {peer.echoed} of {server_messages} messages"
+    )
+    sync_by_ping(ws)
 
 
 def drain(ws: ClientConnection) -> list[str]:
@@ -114,7 +126,7 @@ def test_x02_ws_drop_every_second_message(
     with ws_client(client, proxy) as ws:
         for i in range(1, 11):
             ws.send(str(i))
-        sync_by_ping(ws)
+        settle(ws, ws_echo, 10)
         assert drain(ws) == ["1", "3", "5", "7", "9"]
         assert message_rtt(ws, "11") < IO_TIMEOUT  # the 11th passes: still frame-aligned
 
@@ -127,9 +139,10 @@ def _seeded_drop_run(seed: int, ws_echo: WsEchoPeer) -> list[str]:
         proxy = client.create_proxy("ct-x02-seeded", ws_echo.address)
         client.add_toxic(proxy, WsDrop(probability=0.5))
         with ws_client(client, proxy) as ws:
+            already = ws_echo.echoed
             for i in range(60):
                 ws.send(str(i))
-            sync_by_ping(ws)
+            settle(ws, ws_echo, already + 60)
             return drain(ws)
 
 
@@ -164,7 +177,7 @@ def test_x03_ws_drop_type_drops_matching_json_messages_only(
     with ws_client(client, proxy) as ws:
         for message in AUDIO:
             ws.send(json.dumps(message))
-        sync_by_ping(ws)
+        settle(ws, ws_echo, 2 if stream == "upstream" else 4)
         received = [json.loads(m)["n"] for m in drain(ws)]
     assert received == [2, 4]
     server_saw = [json.loads(m)["n"] for m in ws_echo.received]
@@ -233,13 +246,14 @@ def test_x06_ws_drop_added_mid_session_stays_frame_aligned(
     proxy = make_proxy(ws_echo.address)
     with ws_client(client, proxy) as ws:
         ws.send(["frag-", "ment", "ed"])  # one message in three frames (client -> server)
-        sync_by_ping(ws)
+        settle(ws, ws_echo, 1)
         assert drain(ws) == ["frag-mented"]
         client.add_toxic(proxy, WsDrop(every=2, stream="upstream"))
         for i in range(1, 5):
             ws.send(f"m{i}")
-        sync_by_ping(ws)
+        settle(ws, ws_echo, 3)
         assert drain(ws) == ["m1", "m3"]
+        assert ws_echo.received == ["frag-mented", "m1", "m3"]
         assert message_rtt(ws, "m5") < IO_TIMEOUT
 
 
