@@ -67,11 +67,17 @@ class _Side(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         reader = self.reader
         if reader is not None:
-            reader.feed(data)
+            try:
+                reader.feed(data)
+            except Exception as exc:  # a broken stage must not wedge the connection
+                self.conn.fail(reader, exc)
 
     def eof_received(self) -> bool:
         if self.reader is not None:
-            self.reader.source_eof(not self.conn.host.half_close)
+            try:
+                self.reader.source_eof(not self.conn.host.half_close)
+            except Exception as exc:
+                self.conn.fail(self.reader, exc)
         return True  # we decide when to close
 
     def pause_writing(self) -> None:
@@ -140,6 +146,19 @@ class Connection:
                 exc,
             )
             self.abort()
+        except Exception as exc:  # never let one connection take the server's TaskGroup down
+            self.fail(self.up, exc)
+
+    def fail(self, link: Link, exc: Exception) -> None:
+        """A stage or the pump raised: log it and close the connection."""
+        logger.error(
+            "proxy %s: connection %d (%s) failed; closing it",
+            self.host.name,
+            self.serial,
+            link.direction,
+            exc_info=exc,
+        )
+        self.abort()
 
     def _start(self) -> None:
         client, server = self.client.transport, self.server.transport

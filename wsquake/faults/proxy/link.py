@@ -51,6 +51,8 @@ class Owner(Protocol):
 
     def output_ended(self, link: Link, full: bool) -> None: ...
 
+    def fail(self, link: Link, exc: Exception) -> None: ...
+
 
 class Slot:
     """One toxic on this link: its stage (``None`` = toxicity missed), queue and timer."""
@@ -69,6 +71,7 @@ class Slot:
         "limit",
         "over",
         "dead",
+        "miss_tracker",
     )
 
     def __init__(self, entry: Entry, rng: random.Random) -> None:
@@ -85,6 +88,9 @@ class Slot:
         self.limit = PIPELINED_LIMIT if entry.kind.pipelined else DEFAULT_LIMIT
         self.over = False
         self.dead = False
+        # While an x-ws-* toxic's draw misses, the pump keeps its input tracker fed, so a
+        # stage built by a later hit starts frame-aligned.
+        self.miss_tracker: WsTracker | None = None
 
     @property
     def active(self) -> bool:
@@ -140,6 +146,12 @@ class Link:
             self._apply(slot, slot.stage.start(now), now)
         else:
             slot.stage = None
+        slot.miss_tracker = None
+        if slot.stage is None and entry.kind.needs_ws_tracker:
+            tracker = slot.state.get("ws_tracker")
+            if not isinstance(tracker, WsTracker):
+                tracker = slot.state["ws_tracker"] = WsTracker(self.direction)
+            slot.miss_tracker = tracker
         if slot.eof_in and not slot.out_ended and slot.stage is not None:
             self._apply(slot, slot.stage.eof(now), now)
         if not slot.dead:
@@ -184,6 +196,8 @@ class Link:
             return  # the stage closed its output: later input is discarded
         stage = slot.stage
         if stage is None:
+            if slot.miss_tracker is not None:
+                slot.miss_tracker.feed(data)
             if slot.pending:
                 slot.pending.append((now, data, stamp))
                 self._account(slot)
@@ -248,6 +262,12 @@ class Link:
         slot.handle = None
         if slot.dead:
             return
+        try:
+            self._timer_fired(slot, when)
+        except Exception as exc:  # a broken stage must not wedge the connection
+            self.owner.fail(self, exc)
+
+    def _timer_fired(self, slot: Slot, when: float) -> None:
         now = max(self.loop.time(), when)
         stage = slot.stage
         if stage is not None and not slot.out_ended:

@@ -16,7 +16,7 @@ from typing import Any
 from wsquake.faults.proxy.addresses import LISTEN_BACKLOG, bind, resolve_string
 from wsquake.faults.proxy.connection import Connection
 from wsquake.faults.proxy.exceptions import bad_body
-from wsquake.faults.proxy.link import Entry, RngFactory
+from wsquake.faults.proxy.link import Entry, Link, RngFactory
 from wsquake.faults.proxy.metrics import ProxyMetrics
 from wsquake.faults.proxy.toxic_set import ToxicEntry, ToxicSet
 
@@ -128,21 +128,27 @@ class Proxy:
     def add_toxic(self, body: Any) -> ToxicEntry:
         entry = self.toxics.parse_new(body)
         self.toxics.add(entry)
-        for conn in list(self.live):
-            conn.link(entry.direction).append(entry)
+        self._on_links(entry, Link.append)
         return entry
 
     def update_toxic(self, name: str, body: Any) -> ToxicEntry:
         entry = self.toxics.get(name)
         entry.attributes, entry.toxicity = self.toxics.parse_update(entry, body)
-        for conn in list(self.live):
-            conn.link(entry.direction).update(entry)
+        self._on_links(entry, Link.update)
         return entry
 
     def remove_toxic(self, name: str) -> None:
         entry = self.toxics.remove(name)
+        self._on_links(entry, Link.remove)
+
+    def _on_links(self, entry: ToxicEntry, change: Callable[[Link, Entry], None]) -> None:
+        """Apply a toxic change to every live link of its direction, synchronously."""
         for conn in list(self.live):
-            conn.link(entry.direction).remove(entry)
+            link = conn.link(entry.direction)
+            try:
+                change(link, entry)
+            except Exception as exc:  # one broken link must not stop the others
+                conn.fail(link, exc)
 
     def reset_toxics(self) -> None:
         for entry in self.toxics.all():

@@ -111,7 +111,10 @@ class StageFactory(Protocol):
     (``wsquake.faults.wsframes.WsTracker(stream)`` fed with every byte written to the
     destination) under ``state["ws_tracker"]`` so the new stage starts frame-aligned
     (spec/TOXIPROXY.md §3.2). At connection start there is no such key: the stage sees the
-    link from its first byte.
+    link from its first byte. While a ``ws_sync`` toxic's toxicity draw misses (no stage),
+    the pump feeds every input byte of that slot to ``state["ws_tracker"]`` (creating a
+    ``WsTracker(stream)`` there if absent), so a stage built by a later hit starts
+    frame-aligned too.
     """
 
     def __call__(
