@@ -20,7 +20,8 @@ from wsquake.cloud.registry import BUILTIN_DASHBOARD
 from wsquake.cloud.transport import Connection
 from wsquake.cloud.webhooks import webhook_url
 from wsquake.protocol.codes import CloseCode, CloseReason, StopReason
-from wsquake.protocol.ids import make_app_session_id
+from wsquake.protocol.exceptions import InvalidSessionId
+from wsquake.protocol.ids import make_app_session_id, user_for_package
 from wsquake.protocol.lifecycle import AppState
 
 __all__ = ["AppManager"]
@@ -325,18 +326,14 @@ class AppManager:
 
     # --- restart recovery (§7.3) -------------------------------------------------------------
 
-    async def recover(self, session_id: str, url: str, ws_url: str | None) -> bool:
+    async def recover(
+        self, session_id: str, package: str, url: str, ws_url: str | None
+    ) -> bool:
         """Send ``session_request`` with the same sessionId for one active session; True if
-        the webhook was delivered. No stop_request; the app stays in runningApps."""
-        from wsquake.protocol.exceptions import InvalidSessionId
-        from wsquake.protocol.ids import resolve_app_session_id
-
+        the webhook was delivered. No stop_request; the app stays in runningApps. The
+        registration knows the package, so the id is split by §8 rule 1."""
         try:
-            user_id, package = resolve_app_session_id(
-                session_id,
-                self.core.registry.packages,
-                lambda uid: uid in self.core.users,
-            )
+            user_id = user_for_package(session_id, package)
         except InvalidSessionId:
             return False
         found = self.core.find_app(user_id, package)

@@ -360,7 +360,9 @@ class CloudServer:
         async with asyncio.TaskGroup() as tg:
             for session_id in list(reg.active_sessions):
                 results.append(
-                    tg.create_task(self.apps.recover(session_id, reg.webhook_url, ws_url))
+                    tg.create_task(
+                        self.apps.recover(session_id, reg.package_name, reg.webhook_url, ws_url)
+                    )
                 )
         return sum(1 for t in results if t.result())
 
