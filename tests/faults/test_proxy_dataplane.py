@@ -301,3 +301,62 @@ async def test_connection_list_shows_the_live_connection_and_its_draws() -> None
                 "downstream": [{"name": "lat", "active": True}],
             }
             assert conn["age_ms"] >= 0
+
+
+async def test_a_stalled_toxic_pushes_back_into_tcp_instead_of_buffering() -> None:
+    async with echo_server() as echo, embedded() as (server, client):
+        address = await create_proxy(client, "b", echo.address)
+        await add(client, "b", {"type": "bandwidth", "stream": "upstream"})  # rate 0: stall
+        async with connect(address) as (_, writer):
+            writer.write(b"x" * (16 << 20))
+            with pytest.raises(TimeoutError):  # the proxy stops reading: drain cannot finish
+                async with asyncio.timeout(NEGATIVE_WAIT):
+                    await writer.drain()
+            assert server.collection is not None
+            [conn] = server.collection.get("b").live
+            held = sum(len(d) for slot in conn.up.slots for _, d, _ in slot.pending)
+            assert 0 < held <= 4 << 20  # a few socket reads, not the 16 MiB sent
+            writer.transport.abort()
+
+
+async def test_updating_a_stalled_bandwidth_toxic_releases_the_held_chunk() -> None:
+    async with echo_server() as echo, embedded() as (_, client):
+        address = await create_proxy(client, "b", echo.address)
+        await add(client, "b", {"type": "bandwidth", "stream": "upstream"})
+        async with connect(address) as (reader, writer):
+            writer.write(b"held")
+            assert await nothing_arrives(reader)
+            await client.patch(
+                "/proxies/b/toxics/bandwidth_upstream", json={"attributes": {"rate": 1000}}
+            )
+            assert await read_exactly(reader, 4) == b"held"
+            assert await round_trip(reader, writer) < IO_TIMEOUT
+
+
+async def test_same_port_given_by_hostname_is_not_a_change_and_keeps_connections() -> None:
+    async with echo_server() as echo, embedded() as (_, client):
+        address = await create_proxy(client, "n", echo.address)
+        async with connect(address) as (reader, writer):
+            await round_trip(reader, writer)
+            response = await client.patch("/proxies/n", json={"listen": f"localhost:{address[1]}"})
+            assert response.json()["listen"] == f"127.0.0.1:{address[1]}"
+            await round_trip(reader, writer)  # still the same live connection
+
+
+async def test_empty_listen_binds_all_interfaces_dual_stack() -> None:
+    async with echo_server() as echo, embedded() as (_, client):
+        response = await client.post("/proxies", json={"name": "any", "upstream": echo.address})
+        listen = response.json()["listen"]
+        assert listen.startswith(("[::]:", "0.0.0.0:"))
+        async with connect(("127.0.0.1", int(listen.rsplit(":", 1)[1]))) as (reader, writer):
+            await round_trip(reader, writer)
+
+
+async def test_stacked_latency_toxics_on_one_stream_add_up() -> None:
+    async with echo_server() as echo, embedded() as (_, client):
+        address = await create_proxy(client, "s", echo.address)
+        for name in ("a", "b"):
+            body = {"type": "latency", "name": name, "attributes": {"latency": 150}}
+            await add(client, "s", body)
+        async with connect(address) as (reader, writer):
+            assert await round_trip(reader, writer) >= 0.29

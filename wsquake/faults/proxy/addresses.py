@@ -54,7 +54,12 @@ def format_address(host: str, port: int) -> str:
 
 
 async def resolve(address: str) -> tuple[str, int]:
-    """Resolve ``address`` to ``(ip, port)``, preferring IPv4 as Go does; ``ip`` may be ``""``."""
+    """Resolve ``address`` to ``(ip, port)``, preferring IPv4 as Go does; ``ip`` may be ``""``.
+
+    An empty address means every interface and a random port, as in Go's ``net.Listen``.
+    """
+    if address == "":
+        return "", 0
     try:
         host, port_text = split_host_port(address)
         port = parse_port(port_text)
