@@ -38,6 +38,8 @@ logger = logging.getLogger(__name__)
 THREAD_START_TIMEOUT = 10.0
 #: uvicorn's grace for in-flight API requests on stop.
 API_SHUTDOWN_GRACE = 2
+#: Idle keep-alive of API connections, in seconds.
+API_KEEP_ALIVE = 120
 
 
 class EmbeddedToxiproxy:
@@ -127,6 +129,9 @@ class EmbeddedToxiproxy:
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=API_SHUTDOWN_GRACE,
+            # Go's server keeps idle connections; a short idle timeout races clients
+            # that reuse a pooled connection for a POST.
+            timeout_keep_alive=API_KEEP_ALIVE,
         )
         config.load()
         api = uvicorn.Server(config)
