@@ -265,7 +265,7 @@ async def test_with_half_close_a_client_shutdown_still_gets_the_reply() -> None:
             assert await read_to_eof(reader) == b"reply"
 
 
-async def draws(seed: int, connections: int = 24) -> list[bool]:
+async def draws(seed: int, connections: int = 16) -> list[bool]:
     async with echo_server() as echo, embedded(seed=seed) as (_, client):
         address = await create_proxy(client, "s", echo.address)
         await add(client, "s", {"type": "noop", "toxicity": 0.5})
@@ -360,3 +360,67 @@ async def test_stacked_latency_toxics_on_one_stream_add_up() -> None:
             await add(client, "s", body)
         async with connect(address) as (reader, writer):
             assert await round_trip(reader, writer) >= 0.29
+
+
+class _BrokenStage:
+    """A stage that raises on data: the pump must contain it to its own connection."""
+
+    def start(self, now: float) -> list:
+        return []
+
+    def data(self, chunk: bytes, stamp: float, now: float) -> list:
+        raise RuntimeError("broken stage")
+
+    def eof(self, now: float) -> list:
+        return []
+
+    def timer(self, now: float) -> list:
+        return []
+
+    def deadline(self) -> None:
+        return None
+
+    def flush(self, now: float) -> list:
+        return []
+
+
+@pytest.fixture
+def broken_kind() -> object:
+    from wsquake.faults.toxics.registry import ToxicKind, register, unregister
+
+    kind = ToxicKind("x-test-broken", lambda raw: {}, lambda *a, **k: _BrokenStage())
+    register(kind)
+    yield kind
+    unregister(kind.name)
+
+
+async def test_a_raising_stage_closes_only_its_connection(
+    broken_kind: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with echo_server() as echo, embedded() as (_, client):
+        address = await create_proxy(client, "x", echo.address)
+        async with connect(address) as (good_reader, good_writer):
+            await round_trip(good_reader, good_writer)
+            await add(client, "x", {"type": "x-test-broken", "stream": "upstream"})
+            async with connect(address) as (reader, writer):
+                writer.write(b"boom")
+                assert await read_to_eof(reader) == b""
+            await client.delete("/proxies/x/toxics/x-test-broken_upstream")
+            await round_trip(good_reader, good_writer)
+    assert "broken stage" in caplog.text
+
+
+async def test_stop_closes_live_connections_and_is_idempotent() -> None:
+    async with echo_server() as echo, embedded() as (server, client):
+        address = await create_proxy(client, "s", echo.address)
+        async with connect(address) as (reader, writer):
+            await round_trip(reader, writer)
+            await server.stop()
+            try:
+                assert await read_to_eof(reader) == b""
+            except ConnectionResetError:
+                pass
+            await server.stop()
+        with pytest.raises(ConnectionRefusedError):
+            async with connect(address):
+                pass

@@ -80,6 +80,11 @@ def register(kind: ToxicKind, *, replace: bool = False) -> None:
     _KINDS[kind.name] = kind
 
 
+def unregister(name: str) -> None:
+    """Remove a kind (tests that register a temporary type clean up with this)."""
+    _KINDS.pop(name, None)
+
+
 def _load() -> None:
     global _loaded
     if _loaded:
