@@ -13,6 +13,7 @@ from wsquake.cloud.exceptions import AppInitError
 from wsquake.cloud.model import ACTIVE_APP_STATES, AppRecord, UserSession
 from wsquake.cloud.relay import Relay, _reason
 from wsquake.cloud.transport import Connection
+from wsquake.protocol.apps import PermissionErrorDetail
 from wsquake.protocol.codes import CloseCode, CloseReason, TpaErrorCode
 from wsquake.protocol.exceptions import InvalidSessionId, InvalidStream
 from wsquake.protocol.ids import user_for_package
@@ -157,7 +158,7 @@ class AppSocketHandler:
                 return
         assert rec.entry is not None
         accepted: list[Subscription] = []
-        details: list[dict[str, object]] = []
+        details: list[PermissionErrorDetail] = []
         for sub in parsed:
             if is_permitted(sub, rec.entry.permissions):
                 if sub not in accepted:
@@ -165,11 +166,13 @@ class AppSocketHandler:
             else:
                 needed = required_permission(sub)
                 need = needed.value if needed is not None else ""
-                details.append({
-                    "stream": sub.raw,
-                    "requiredPermission": need,
-                    "message": f"Permission {need} is required for {sub.raw}",
-                })
+                details.append(
+                    PermissionErrorDetail(
+                        stream=sub.raw,
+                        required_permission=need,
+                        message=f"Permission {need} is required for {sub.raw}",
+                    )
+                )
         if details:
             conn.send_text(wire.permission_error(details))
         old = set(rec.subscriptions)

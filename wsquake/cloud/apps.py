@@ -114,14 +114,7 @@ class AppManager:
         )
 
     def _session_request(self, user: UserSession, rec: AppRecord, ws_url: str) -> dict[str, Any]:
-        return {
-            "type": "session_request",
-            "sessionId": rec.session_id,
-            "userId": user.user_id,
-            "timestamp": wire.iso_now(),
-            "augmentOSWebsocketUrl": ws_url,
-            "mentraOSWebsocketUrl": ws_url,
-        }
+        return wire.session_request(rec.session_id, user.user_id, ws_url)
 
     async def _post_start(
         self, user: UserSession, rec: AppRecord, gen: int, url: str, body: dict[str, Any]
@@ -288,13 +281,7 @@ class AppManager:
     ) -> None:
         if rec.entry is None:
             return
-        body = {
-            "type": "stop_request",
-            "sessionId": rec.session_id,
-            "userId": user.user_id,
-            "reason": reason.value,
-            "timestamp": wire.iso_now(),
-        }
+        body = wire.stop_request(rec.session_id, user.user_id, reason.value)
         await self.core.webhooks.send_stop(webhook_url(rec.entry.public_url), body)
 
     # --- dispose ---------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from wsquake.cloud.registry import AppRegistry
 from wsquake.cloud.settings import CloudSettings
 from wsquake.cloud.transport import Connection
 from wsquake.cloud.webhooks import WebhookClient
+from wsquake.protocol.glasses import UserSessionInfo
 from wsquake.protocol.lifecycle import AppState
 from wsquake.protocol.streams import StreamType, transcription_languages
 
@@ -96,7 +97,7 @@ class CloudCore:
 
     # --- views ----------------------------------------------------------------------------
 
-    def user_session_info(self, user: UserSession) -> dict[str, Any]:
+    def user_session_info(self, user: UserSession) -> UserSessionInfo:
         """The ``userSession`` object of ``connection_ack`` / ``app_state_change`` (§3.2)."""
         active = [
             r.package for r in user.apps.values() if r.state is AppState.RUNNING and not r.builtin
@@ -106,18 +107,21 @@ class CloudCore:
             for r in user.apps.values()
             if r.state in (AppState.LOADING, AppState.RESURRECTING)
         ]
-        subs = {r.package: [s.to_wire() for s in r.subscriptions] for r in user.apps.values()
-                if r.subscriptions}
-        return {
-            "userId": user.user_id,
-            "startTime": wire.iso_from_epoch(user.created_at),
-            "activeAppSessions": active,
-            "loadingApps": loading,
-            "appSubscriptions": subs,
-            "requiresAudio": self.requires_audio(user),
-            "minimumTranscriptionLanguages": sorted(self.languages(user)),
-            "isTranscribing": self.is_transcribing(user),
+        subs = {
+            r.package: tuple(s.to_wire() for s in r.subscriptions)
+            for r in user.apps.values()
+            if r.subscriptions
         }
+        return UserSessionInfo(
+            user_id=user.user_id,
+            start_time=wire.iso_from_epoch(user.created_at),
+            active_app_sessions=tuple(active),
+            loading_apps=tuple(loading),
+            app_subscriptions=subs,
+            requires_audio=self.requires_audio(user),
+            minimum_transcription_languages=tuple(sorted(self.languages(user))),
+            is_transcribing=self.is_transcribing(user),
+        )
 
     @staticmethod
     def all_subscriptions(user: UserSession) -> list[Any]:
@@ -146,27 +150,13 @@ class CloudCore:
 
     def notify_state(self, user: UserSession) -> None:
         """``app_state_change`` to the glasses (§5)."""
-        self.send_to_glasses(
-            user,
-            wire.dumps(
-                {
-                    "type": "app_state_change",
-                    "sessionId": user.user_id,
-                    "userSession": self.user_session_info(user),
-                    "timestamp": wire.iso_now(),
-                }
-            ),
-        )
+        if user.glasses is not None:
+            self.send_to_glasses(
+                user, wire.app_state_change(user.user_id, self.user_session_info(user))
+            )
 
     def connection_ack(self, user: UserSession) -> str:
-        return wire.dumps(
-            {
-                "type": "connection_ack",
-                "sessionId": user.user_id,
-                "userSession": self.user_session_info(user),
-                "timestamp": wire.iso_now(),
-            }
-        )
+        return wire.connection_ack(user.user_id, self.user_session_info(user))
 
     def find_app(self, user_id: str, package: str) -> tuple[UserSession, AppRecord] | None:
         user = self.users.get(user_id)

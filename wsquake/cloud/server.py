@@ -234,13 +234,7 @@ class CloudServer:
                 continue
             for reg in self.core.registrations.all():
                 if reg.is_active:
-                    body = {
-                        "type": "server_heartbeat",
-                        "sessionId": f"registration-{reg.registration_id}",
-                        "userId": "system",
-                        "timestamp": wire.iso_now(),
-                        "registrationId": reg.registration_id,
-                    }
+                    body = wire.server_heartbeat(reg.registration_id)
                     self.core.spawn(self._notify_server(reg.webhook_url, body), "heartbeat")
 
     # --- ASGI app --------------------------------------------------------------------------
@@ -319,15 +313,9 @@ class CloudServer:
             return self._reg_error("register", exc)
         reg, previous = core.registrations.register(req)
         if self.settings.send_registration_webhooks:
-            body = {
-                "type": "server_registration",
-                "sessionId": f"registration-{reg.registration_id}",
-                "userId": "system",
-                "timestamp": wire.iso_now(),
-                "registrationId": reg.registration_id,
-                "packageName": reg.package_name,
-                "serverUrls": list(reg.server_urls),
-            }
+            body = wire.server_registration(
+                reg.registration_id, reg.package_name, list(reg.server_urls)
+            )
             core.spawn(self._notify_server(reg.webhook_url, body), "server_registration")
         if previous is not None and self.settings.recover_on_reregister:
             core.spawn(self._recover_quietly(reg.registration_id), f"recover:{reg.registration_id}")

@@ -13,7 +13,28 @@ from datetime import UTC, datetime
 from typing import Any
 
 from wsquake import protocol
+from wsquake.protocol import serialise, to_dict
+from wsquake.protocol.apps import (
+    AppPermissionError,
+    AppStopped,
+    PermissionErrorDetail,
+    TpaConnectionAck,
+    TpaConnectionError,
+)
 from wsquake.protocol.exceptions import InvalidField, ParseError, UnknownType
+from wsquake.protocol.glasses import (
+    AppStateChange,
+    ConnectionAck,
+    ConnectionError,
+    SettingsUpdate,
+    UserSessionInfo,
+)
+from wsquake.protocol.webhooks import (
+    ServerHeartbeat,
+    ServerRegistration,
+    SessionRequest,
+    StopRequest,
+)
 
 __all__ = [
     "Decoded",
@@ -75,19 +96,15 @@ def field_error(message_type: str, field: str, expected: str, got: Any) -> Inval
     return InvalidField(message_type, field, expected, got)
 
 
-# --- outgoing ------------------------------------------------------------------------------
+# --- outgoing: typed messages from wsquake.protocol, serialised here --------------------
 
 
 def connection_error(code: str, message: str) -> str:
-    return dumps(
-        {"type": "connection_error", "code": code, "message": message, "timestamp": iso_now()}
-    )
+    return serialise(ConnectionError(code=code, message=message, timestamp=iso_now()))
 
 
 def tpa_connection_error(code: str, message: str) -> str:
-    return dumps(
-        {"type": "tpa_connection_error", "code": code, "message": message, "timestamp": iso_now()}
-    )
+    return serialise(TpaConnectionError(code=code, message=message, timestamp=iso_now()))
 
 
 DEFAULT_GLASSES_SETTINGS: dict[str, Any] = {
@@ -106,30 +123,28 @@ DEFAULT_GLASSES_SETTINGS: dict[str, Any] = {
 
 def tpa_connection_ack(session_id: str) -> str:
     settings = dict(DEFAULT_GLASSES_SETTINGS)
-    return dumps(
-        {
-            "type": "tpa_connection_ack",
-            "sessionId": session_id,
-            "settings": [],
-            "augmentosSettings": settings,
-            "mentraosSettings": settings,
-            "timestamp": iso_now(),
-        }
+    return serialise(
+        TpaConnectionAck(
+            session_id=session_id,
+            settings=(),
+            augmentos_settings=settings,
+            mentraos_settings=settings,
+            timestamp=iso_now(),
+        )
     )
 
 
 def settings_update(user_id: str) -> str:
-    return dumps(
-        {
-            "type": "settings_update",
-            "sessionId": user_id,
-            "settings": dict(DEFAULT_GLASSES_SETTINGS),
-            "timestamp": iso_now(),
-        }
+    return serialise(
+        SettingsUpdate(
+            session_id=user_id, settings=dict(DEFAULT_GLASSES_SETTINGS), timestamp=iso_now()
+        )
     )
 
 
 def data_stream(session_id: str, stream_type: str, data: Any) -> str:
+    """The relay hot path builds the envelope directly (about twice as fast as the generic
+    codec); ``test_unit_wire`` checks it equals ``serialise(DataStream(...))``."""
     return dumps(
         {
             "type": "data_stream",
@@ -142,15 +157,64 @@ def data_stream(session_id: str, stream_type: str, data: Any) -> str:
 
 
 def app_stopped(reason: str) -> str:
-    return dumps({"type": "app_stopped", "reason": reason, "timestamp": iso_now()})
+    return serialise(AppStopped(reason=reason, timestamp=iso_now()))
 
 
-def permission_error(details: list[dict[str, Any]]) -> str:
-    return dumps(
-        {
-            "type": "permission_error",
-            "message": "Some subscriptions were rejected for missing permissions",
-            "details": details,
-            "timestamp": iso_now(),
-        }
+def permission_error(details: list[PermissionErrorDetail]) -> str:
+    return serialise(
+        AppPermissionError(
+            message="Some subscriptions were rejected for missing permissions",
+            details=tuple(details),
+            timestamp=iso_now(),
+        )
+    )
+
+
+def connection_ack(user_id: str, info: UserSessionInfo) -> str:
+    return serialise(ConnectionAck(session_id=user_id, user_session=info, timestamp=iso_now()))
+
+
+def app_state_change(user_id: str, info: UserSessionInfo) -> str:
+    return serialise(AppStateChange(session_id=user_id, user_session=info, timestamp=iso_now()))
+
+
+def session_request(session_id: str, user_id: str, ws_url: str) -> dict[str, Any]:
+    return to_dict(
+        SessionRequest(
+            session_id=session_id,
+            user_id=user_id,
+            timestamp=iso_now(),
+            augment_os_websocket_url=ws_url,
+            mentra_os_websocket_url=ws_url,
+        )
+    )
+
+
+def stop_request(session_id: str, user_id: str, reason: str) -> dict[str, Any]:
+    return to_dict(
+        StopRequest(session_id=session_id, user_id=user_id, reason=reason, timestamp=iso_now())
+    )
+
+
+def server_registration(registration_id: str, package: str, urls: list[str]) -> dict[str, Any]:
+    return to_dict(
+        ServerRegistration(
+            session_id=f"registration-{registration_id}",
+            user_id="system",
+            timestamp=iso_now(),
+            registration_id=registration_id,
+            package_name=package,
+            server_urls=tuple(urls),
+        )
+    )
+
+
+def server_heartbeat(registration_id: str) -> dict[str, Any]:
+    return to_dict(
+        ServerHeartbeat(
+            session_id=f"registration-{registration_id}",
+            user_id="system",
+            timestamp=iso_now(),
+            registration_id=registration_id,
+        )
     )
