@@ -125,13 +125,20 @@ class ProxyFactory:
         return self.backend.client.connect_address(proxy)
 
     def cleanup(self) -> None:
-        for name in self.names:
-            with contextlib.suppress(ToxiproxyClientError):
-                self.backend.client.delete_proxy(name, missing_ok=True)
+        """Delete every proxy named by this factory or carrying its prefix."""
+        client = self.backend.client
+        with contextlib.suppress(ToxiproxyClientError):
+            names = set(self.names) | {
+                name for name in client.proxies() if name.startswith(self.prefix + "-")
+            }
+            for name in sorted(names):
+                with contextlib.suppress(ToxiproxyClientError):
+                    client.delete_proxy(name, missing_ok=True)
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def make_proxy(request: pytest.FixtureRequest, backend: Backend) -> Iterator[ProxyFactory]:
+    """Autouse: after every test, the proxies it made (``ct-<test>-<n>``) are deleted."""
     test = re.sub(r"[^A-Za-z0-9_]+", "_", request.node.name).strip("_")[:60]
     factory = ProxyFactory(backend, f"ct-{test}")
     try:

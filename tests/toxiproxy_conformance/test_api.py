@@ -17,6 +17,7 @@ from wsquake.faults.client import ToxiproxyClient
 from wsquake.faults.client.sync import parse_listen
 
 Api = Callable[..., requests.Response]
+pytestmark = pytest.mark.timeout(30)
 UPSTREAM = "127.0.0.1:9"  # never dialled: these cases open no proxied connection
 
 PROXY_KEYS = {"name", "listen", "upstream", "enabled", "toxics"}

@@ -42,7 +42,7 @@ from wsquake.faults.client import (
     ToxiproxyClient,
 )
 
-pytestmark = pytest.mark.dataplane
+pytestmark = [pytest.mark.dataplane, pytest.mark.timeout(30)]
 
 Peers = Callable[..., TcpPeer]
 CLOSE_WITHIN = 1.0  # "closed <= 1 s" cases

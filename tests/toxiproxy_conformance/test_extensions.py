@@ -47,6 +47,7 @@ from wsquake.faults.client import (
     WsDropType,
 )
 
+pytestmark = pytest.mark.timeout(30)
 embedded = pytest.mark.embedded_only
 dataplane = pytest.mark.dataplane
 Api = Callable[..., requests.Response]

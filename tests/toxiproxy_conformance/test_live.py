@@ -18,7 +18,7 @@ from tests.toxiproxy_conformance.peers import (
 )
 from wsquake.faults.client import Latency, LimitData, Timeout, ToxiproxyClient
 
-pytestmark = pytest.mark.dataplane
+pytestmark = [pytest.mark.dataplane, pytest.mark.timeout(30)]
 
 
 def test_l01_latency_added_and_patched_on_an_idle_connection_applies_at_once(
