@@ -24,6 +24,7 @@ from wsquake.faults.client import (
     Bandwidth,
     Conflict,
     DropChunk,
+    Forbidden,
     InvalidArgument,
     Latency,
     LimitData,
@@ -51,6 +52,7 @@ from wsquake.faults.client import (
     resolve_toxiproxy_url,
     toxiproxy_backend,
 )
+from wsquake.faults.client.errors import error_for_status
 
 UPSTREAM = "127.0.0.1:9"
 
@@ -641,3 +643,28 @@ def test_every_builder_has_a_type() -> None:
     assert len(set(types)) == len(types) and all(types)
     assert [b.EXTENSION for b in builders].count(True) == 5
     json.dumps([b.to_json() for b in builders])
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [(400, BadRequest), (403, Forbidden), (404, NotFound), (409, Conflict), (500, ServerError),
+     (503, ServerError), (405, ToxiproxyError)],
+)
+def test_error_for_status_picks_the_most_specific_class(
+    status: int, cls: type[ToxiproxyError]
+) -> None:
+    error = error_for_status(status, "m", "GET", "/p")
+    assert type(error) is cls
+    assert str(error) == f"GET /p -> {status}: m"
+
+
+async def test_async_client_works_on_the_loop_that_runs_the_embedded_server() -> None:
+    from wsquake.faults.proxy import EmbeddedToxiproxy
+
+    async with EmbeddedToxiproxy(host="127.0.0.1", port=0) as server:
+        aclient = AsyncToxiproxyClient(server.url)
+        assert await aclient.is_embedded() is True
+        async with aclient.temp_proxy("tc-same-loop", UPSTREAM) as proxy:
+            async with aclient.toxic(proxy, Latency(10)):
+                assert [t.name for t in await aclient.toxics(proxy)] == ["latency_downstream"]
+            assert await aclient.toxics(proxy) == []
