@@ -136,13 +136,13 @@ SCHEMA: Mapping[EventKind, KindSpec] = types.MappingProxyType(
         ),
         EventKind.DISPLAY: KindSpec(
             _OBSERVED,
-            optional=("view", "layout", "package", "probe_seq", "rtt_ms", "text"),
+            optional=("view", "layout", "package", "probe_seq", "rtt_ms", "duplicate", "text"),
             doc="display_event received on glasses; echo replies carry probe_seq, rtt_ms",
         ),
         EventKind.CLOSE: KindSpec(
             _ACTION,
-            optional=("code", "reason", "initiator"),
-            doc="socket closed; initiator = self | peer | network",
+            optional=("code", "reason", "initiator", "stale"),
+            doc="socket closed; initiator = self | peer | network; stale = an abandoned socket",
         ),
         EventKind.RECONNECT_WAIT: KindSpec(
             frozenset({_N}),

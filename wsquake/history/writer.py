@@ -407,12 +407,16 @@ class BoundHistory:
         self.conn += 1
         return self.conn
 
-    def record(self, kind: EventKind, outcome: Outcome, /, **fields: Scalar) -> HistoryEvent:
+    def record(
+        self, kind: EventKind, outcome: Outcome, /, *, conn: int | None = None, **fields: Scalar
+    ) -> HistoryEvent:
+        """Record with this client's ids; ``conn`` defaults to the current epoch (pass an
+        older epoch for events of an abandoned socket)."""
         return self.history.record(
             kind,
             outcome,
             client_id=self.client_id,
             session_id=self.session_id,
-            conn=self.conn,
+            conn=self.conn if conn is None else conn,
             **fields,
         )
