@@ -246,6 +246,8 @@ def render(result: dict[str, Any], plan: dict[str, Any], proxy_fd_limit: int) ->
                  f"listed {hold['listed_by_proxy']}, alive {hold['sampled_alive']}",
                  f"10,000 (fd cap {cap})"))
     rows.append(("time to open them", "-", f"{hold['open_seconds']:.1f} s", "", ""))
+    rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rows.append(("proxy process peak RSS", "-", f"{rss_mib:.0f} MiB", "", ""))
     try:
         from rich.console import Console
         from rich.table import Table

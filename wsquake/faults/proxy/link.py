@@ -27,6 +27,8 @@ from wsquake.faults.wsframes import Phase, WsTracker
 logger = logging.getLogger(__name__)
 
 PIPELINED_LIMIT = 1024
+#: Toxiproxy reads 32 KiB at a time; bigger socket reads are split before the chain.
+MAX_CHUNK = 32 * 1024
 DEFAULT_LIMIT = 2
 
 PAUSE_CHAIN = 1
@@ -164,9 +166,15 @@ class Link:
         self.received += len(data)
         if not self.slots:
             self._write(data)
-        else:
-            now = self.loop.time()
+            return
+        now = self.loop.time()
+        if len(data) <= MAX_CHUNK:
             self._deliver(0, data, now, now)
+            return
+        for i in range(0, len(data), MAX_CHUNK):  # toxics see Go-sized chunks
+            self._deliver(0, data[i : i + MAX_CHUNK], now, now)
+            if self.output_done:
+                return
 
     def source_eof(self, full: bool) -> None:
         """The source ended (EOF, error, or the other direction closed it)."""
