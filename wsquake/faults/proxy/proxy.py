@@ -15,7 +15,7 @@ from typing import Any
 
 from wsquake.faults.proxy.addresses import LISTEN_BACKLOG, bind, resolve_string
 from wsquake.faults.proxy.connection import Connection
-from wsquake.faults.proxy.exceptions import bad_body
+from wsquake.faults.proxy.exceptions import ServerError, bad_body
 from wsquake.faults.proxy.link import Entry, Link, RngFactory
 from wsquake.faults.proxy.metrics import ProxyMetrics
 from wsquake.faults.proxy.toxic_set import ToxicEntry, ToxicSet
@@ -70,6 +70,9 @@ class Proxy:
             server = await self.runtime.loop.create_server(
                 self._accept, sock=sock, backlog=LISTEN_BACKLOG
             )
+        except OSError as exc:
+            sock.close()
+            raise ServerError(f"listen tcp {listen}: {exc.strerror or exc}") from None
         except BaseException:
             sock.close()
             raise
