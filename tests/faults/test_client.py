@@ -668,3 +668,25 @@ async def test_async_client_works_on_the_loop_that_runs_the_embedded_server() ->
             async with aclient.toxic(proxy, Latency(10)):
                 assert [t.name for t in await aclient.toxics(proxy)] == ["latency_downstream"]
             assert await aclient.toxics(proxy) == []
+
+
+def test_backend_with_an_http_url_yields_a_client_for_that_server(fake_api: FakeApi) -> None:
+    with toxiproxy_backend(fake_api.url) as client:
+        assert client.url == fake_api.url
+        assert client.is_embedded is False
+
+
+def test_backend_gives_up_on_a_silent_remote_after_ready_timeout() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as sock:
+        port = sock.getsockname()[1]
+    with pytest.raises(ToxiproxyUnavailable):
+        with toxiproxy_backend(f"http://127.0.0.1:{port}", ready_timeout=0.3):
+            pytest.fail("must not yield")
+
+
+def test_backend_embedded_setting_starts_and_stops_a_server() -> None:
+    with toxiproxy_backend("embedded://127.0.0.1:0") as client:
+        url = client.url
+        assert client.is_embedded is True
+    with pytest.raises(ToxiproxyUnavailable):
+        ToxiproxyClient(url, timeout=1).version()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,18 +55,6 @@ class Backend:
         return requests.request(method, self.url + path, **kwargs)
 
 
-def _wait_version(client: ToxiproxyClient) -> None:
-    deadline = time.monotonic() + VERSION_WAIT
-    while True:
-        try:
-            client.version()
-            return
-        except ToxiproxyClientError:
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(0.1)
-
-
 def _probe_dataplane(client: ToxiproxyClient) -> str | None:
     """One round trip through a proxy to a loopback echo; the reason if it fails."""
     with TcpPeer(echo) as peer:
@@ -84,8 +71,8 @@ def _probe_dataplane(client: ToxiproxyClient) -> str | None:
 
 @pytest.fixture(scope="session")
 def backend() -> Iterator[Backend]:
-    with toxiproxy_backend(os.environ.get("TOXIPROXY_URL")) as client:
-        _wait_version(client)
+    # A remote server is polled on /version for up to 10 s before the first test.
+    with toxiproxy_backend(os.environ.get("TOXIPROXY_URL"), ready_timeout=VERSION_WAIT) as client:
         head = requests.get(client.url + "/version", timeout=IO_TIMEOUT)
         kind = "embedded" if EMBEDDED_HEADER in head.headers else "real"
         client.reset()

@@ -13,12 +13,13 @@ import contextlib
 import enum
 import logging
 import os
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from wsquake.faults.client.errors import InvalidArgument
+from wsquake.faults.client.errors import InvalidArgument, ToxiproxyUnavailable
 
 if TYPE_CHECKING:
     from wsquake.faults.client.sync import ToxiproxyClient
@@ -30,6 +31,7 @@ __all__ = [
     "BackendSetting",
     "resolve_toxiproxy_url",
     "toxiproxy_backend",
+    "wait_ready",
 ]
 
 logger = logging.getLogger(__name__)
@@ -97,13 +99,16 @@ def toxiproxy_backend(
     *,
     timeout: float = 5.0,
     seed: int | None = None,
+    ready_timeout: float = 10.0,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Iterator[ToxiproxyClient]:
     """Yield a ready client; starts (and finally stops) an embedded server when selected.
 
     ``url_setting`` is a ``TOXIPROXY_URL`` value (``None``: read the environment) or an
     already resolved :class:`BackendSetting`. The embedded server runs on its own event loop
     in a daemon thread, so the blocking client can be used from any thread, including one
-    that runs another event loop.
+    that runs another event loop. A remote server is polled on ``GET /version`` until it
+    answers or ``ready_timeout`` passes (it may still be starting, e.g. under compose).
     """
     from wsquake.faults.client.sync import ToxiproxyClient
 
@@ -115,7 +120,9 @@ def toxiproxy_backend(
         setting = parse_toxiproxy_url(url_setting)
     if setting.kind is BackendKind.REMOTE:
         assert setting.url is not None
-        yield ToxiproxyClient(setting.url, timeout=timeout)
+        client = ToxiproxyClient(setting.url, timeout=timeout)
+        wait_ready(client, ready_timeout, clock=clock)
+        yield client
         return
     from wsquake.faults.proxy import EmbeddedToxiproxy
 
@@ -123,3 +130,22 @@ def toxiproxy_backend(
     with server.in_thread() as running:
         logger.info("embedded toxiproxy listening at %s", running.url)
         yield ToxiproxyClient(running.url, timeout=timeout)
+
+
+def wait_ready(
+    client: ToxiproxyClient,
+    ready_timeout: float,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    interval: float = 0.1,
+) -> str:
+    """Poll ``GET /version`` until the server answers; its version, or the last error."""
+    deadline = clock() + ready_timeout
+    while True:
+        try:
+            return client.version()
+        except ToxiproxyUnavailable:
+            if clock() >= deadline:
+                raise
+            logger.debug("waiting for %s to answer /version", client.url)
+            time.sleep(interval)
