@@ -97,7 +97,8 @@ def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "proxy",
         help="run the embedded Toxiproxy-compatible fault proxy",
-        description=__doc__.splitlines()[0] if __doc__ else None,
+        description="Run the embedded Toxiproxy-compatible fault proxy (Toxiproxy 2.12.0 API). "
+        "Prints the API URL once it answers; Ctrl-C or SIGTERM stops it.",
     )
     add_arguments(parser)
     parser.set_defaults(handler=run)
@@ -188,7 +189,10 @@ async def _populate(server: EmbeddedToxiproxy, config: list[Any], path: str) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m wsquake.faults.proxy", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m wsquake.faults.proxy",
+        description="Run the embedded Toxiproxy-compatible fault proxy (Toxiproxy 2.12.0 API).",
+    )
     add_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(
