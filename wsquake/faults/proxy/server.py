@@ -165,6 +165,8 @@ class EmbeddedToxiproxy:
             await runner
         except ServerStartError:
             pass
+        except Exception:
+            logger.exception("embedded toxiproxy stopped with an error")
         finally:
             self._runner = None
 
