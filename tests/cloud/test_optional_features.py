@@ -105,3 +105,19 @@ async def test_request_settings_is_answered_with_settings_update(harness: Harnes
         reply = await glasses.next_message("settings_update")
         assert reply["sessionId"] == EMAIL
         assert "brightness" in reply["settings"]
+
+
+async def test_microphone_follows_audio_subscriptions_with_debounce(harness: Harness) -> None:
+    # Timeline: subscribe audio -> mic on at once; unsubscribe -> mic off after the
+    # debounce (mic_debounce_ms 1000 -> 0.1 s).
+    app = await harness.app_server(PKG, subscriptions=[])
+    async with cloud_for(app) as cloud:
+        glasses = await harness.glasses(cloud, EMAIL)
+        sock = await running_app(harness, glasses, app)
+        await sock.subscribe(["audio_chunk", "transcription:en-US"])
+        on = await glasses.next_message("microphone_state_change")
+        assert on["isMicrophoneEnabled"] is True
+        assert on["requiredData"] == ["pcm", "transcription"]
+        await sock.subscribe([])
+        off = await glasses.next_message("microphone_state_change")
+        assert off["isMicrophoneEnabled"] is False

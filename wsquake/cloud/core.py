@@ -154,6 +154,46 @@ class CloudCore:
             self.send_to_glasses(
                 user, wire.app_state_change(user.user_id, self.user_session_info(user))
             )
+        self.update_mic(user)
+
+    def update_mic(self, user: UserSession, *, force: bool = False) -> None:
+        """``microphone_state_change`` (§5, optional): on when some app wants audio or
+        transcription; the first change goes at once, later ones are debounced by
+        ``mic_debounce_ms``; ``force`` re-sends the state (glasses reconnect)."""
+        if user.glasses is None:
+            return
+        if force:
+            user.mic_sent = None
+        if self.requires_audio(user) == user.mic_sent or user.mic_timer is not None:
+            return
+        debounce = self.timings.scaled("mic_debounce_ms")
+        now = self.clock()
+        if user.mic_sent_at is None or force or now - user.mic_sent_at >= debounce:
+            self._send_mic(user)
+            return
+        user.mic_timer = self.later(user.mic_sent_at + debounce - now, lambda: self._mic_due(user))
+
+    def _mic_due(self, user: UserSession) -> None:
+        user.mic_timer = None
+        if user.glasses is not None and self.requires_audio(user) != user.mic_sent:
+            self._send_mic(user)
+
+    def _send_mic(self, user: UserSession) -> None:
+        enabled = self.requires_audio(user)
+        subs = self.all_subscriptions(user)
+        required: list[str] = []
+        if any(s.base is StreamType.AUDIO_CHUNK for s in subs):
+            required.append("pcm")
+        if any(s.base in (StreamType.TRANSCRIPTION, StreamType.TRANSLATION) for s in subs):
+            required.append("transcription")
+        if self.send_to_glasses(
+            user,
+            wire.microphone_state_change(
+                user.user_id, self.user_session_info(user), enabled, tuple(required)
+            ),
+        ):
+            user.mic_sent = enabled
+            user.mic_sent_at = self.clock()
 
     def connection_ack(self, user: UserSession) -> str:
         return wire.connection_ack(user.user_id, self.user_session_info(user))

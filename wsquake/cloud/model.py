@@ -121,6 +121,9 @@ class UserSession:
     location: dict[str, Any] | None = None
     calendar: list[dict[str, Any]] = field(default_factory=list)
     transcription_active: bool = True
+    mic_sent: bool | None = False  # last microphone state sent (the mic starts off)
+    mic_sent_at: float | None = None  # monotonic
+    mic_timer: asyncio.TimerHandle | None = None
     disposed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def set_state(self, new: SessionState) -> None:

@@ -89,6 +89,8 @@ class SessionManager:
             user.transcription_active = True  # restart transcription (not under D7)
         conn.send_text(self.core.connection_ack(user))
         user.display.set_online(True)
+        if not created and user.mic_sent_at is not None:
+            self.core.update_mic(user, force=True)  # re-send the mic state (not under D7)
         if created:
             self.apps.start_system_apps(user)
             for package in sorted(self.core.running_apps.get(user_id, set())):
@@ -155,6 +157,9 @@ class SessionManager:
                 self.core.registrations.remove_session(rec.session_id)
                 rec.subscriptions = ()
             user.display.close()
+            if user.mic_timer is not None:
+                user.mic_timer.cancel()
+                user.mic_timer = None
             for conn in list(user.glasses_sockets):
                 conn.close(CloseCode.NORMAL, CloseReason.USER_SESSION_ENDED.value)
             user.glasses_sockets.clear()
@@ -170,6 +175,8 @@ class SessionManager:
             if user.grace_timer is not None:
                 user.grace_timer.cancel()
             user.display.close()
+            if user.mic_timer is not None:
+                user.mic_timer.cancel()
             for rec in user.apps.values():
                 rec.cancel_timers()
             user.disposed.set()

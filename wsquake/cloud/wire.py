@@ -26,6 +26,7 @@ from wsquake.protocol.glasses import (
     AppStateChange,
     ConnectionAck,
     ConnectionError,
+    MicrophoneStateChange,
     SettingsUpdate,
     UserSessionInfo,
 )
@@ -176,6 +177,21 @@ def connection_ack(user_id: str, info: UserSessionInfo) -> str:
 
 def app_state_change(user_id: str, info: UserSessionInfo) -> str:
     return serialise(AppStateChange(session_id=user_id, user_session=info, timestamp=iso_now()))
+
+
+def microphone_state_change(
+    user_id: str, info: UserSessionInfo, enabled: bool, required: tuple[str, ...]
+) -> str:
+    return serialise(
+        MicrophoneStateChange(
+            session_id=user_id,
+            user_session=info,
+            is_microphone_enabled=enabled,
+            required_data=required,  # type: ignore[arg-type]
+            bypass_vad=False,
+            timestamp=iso_now(),
+        )
+    )
 
 
 def session_request(session_id: str, user_id: str, ws_url: str) -> dict[str, Any]:
