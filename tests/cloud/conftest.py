@@ -39,6 +39,10 @@ SECRET = "wsquake-integration-test-secret-0123456789"
 # One protocol second lasts SCALE wall seconds: app grace 5 s -> 0.5 s, start timeout 5 s
 # -> 0.5 s, ping interval 10 s -> 1 s. Generous, as the machine is shared.
 SCALE = 0.1
+# Window for negative assertions ("nothing arrives"): 3 protocol seconds = 0.3 s wall,
+# two orders of magnitude above a loopback relay (a few ms), and shorter than the timers
+# under test unless a test says otherwise.
+QUIET = 3 * SCALE
 
 MetricKey = tuple[str, frozenset[tuple[str, str]]]
 

@@ -419,11 +419,36 @@ class Webhook:
 
 
 class _QuietServer(uvicorn.Server):
-    """Uvicorn without its process-wide signal handlers (the test process owns those)."""
+    """Uvicorn for tests: no process-wide signal handlers (the test process owns those),
+    no 0.1 s polling loop and no fixed sleep on shutdown, so a test's teardown is quick.
+    """
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.exit_requested = asyncio.Event()
 
     @contextlib.contextmanager
     def capture_signals(self) -> Any:
         yield
+
+    async def main_loop(self) -> None:
+        await self.on_tick(0)  # sets the Date header once
+        await self.exit_requested.wait()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+        for connection in list(self.server_state.connections):
+            connection.shutdown()
+        pending = list(self.server_state.tasks)
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=self.config.timeout_graceful_shutdown)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late)
 
 
 class AppServerPeer:
@@ -513,6 +538,7 @@ class AppServerPeer:
                         await app_socket.close()
         if self._server is not None:
             self._server.should_exit = True
+            self._server.exit_requested.set()
 
     # -- awaitables for tests
 

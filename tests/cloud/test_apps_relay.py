@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.cloud.conftest import SCALE, Harness, running_app, subscribed
+from tests.cloud.conftest import QUIET, Harness, running_app, subscribed
 
 EMAIL = "alice@example.com"
 PKG = "com.example.echo"
@@ -97,7 +97,7 @@ async def test_event_is_not_relayed_to_non_subscribers(harness: Harness) -> None
     other_sock = await running_app(harness, glasses, other)
     await glasses.press_button("only-listener")
     await listener_sock.next_message("data_stream")
-    await other_sock.expect_silence("data_stream", 5 * SCALE)
+    await other_sock.expect_silence("data_stream", QUIET)
 
 
 async def test_binary_audio_reaches_audio_chunk_subscribers_unchanged(harness: Harness) -> None:

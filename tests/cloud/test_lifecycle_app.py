@@ -110,7 +110,7 @@ async def test_late_close_of_superseded_socket_does_not_unbind_the_new_one(
 ) -> None:
     # Timeline (grace 5 s protocol = 0.5 s wall): the new socket binds and the old one is
     # closed after it. Had that close unbound the new socket, the app would go to grace
-    # and be resurrected within 0.5 s; we watch for 3 grace periods.
+    # and be resurrected within 0.5 s; we watch for 2 grace periods.
     app = await harness.app_server(PKG)
     cloud = await harness.cloud(app, app_grace_s=5)
     glasses = await harness.glasses(cloud, EMAIL)
@@ -118,7 +118,7 @@ async def test_late_close_of_superseded_socket_does_not_unbind_the_new_one(
     new = await harness.app_socket(cloud)
     await new.handshake(SID, PKG, app.api_key)
     await old.wait_closed()
-    await app.expect_no_webhook("stop_request", 15 * SCALE)
+    await app.expect_no_webhook("stop_request", 10 * SCALE)
     await glasses.press_button("to-new")
     assert (await new.next_message("data_stream"))["data"]["buttonId"] == "to-new"
     assert old.received("data_stream") == []
@@ -140,7 +140,7 @@ async def test_client_closing_old_socket_after_new_init_keeps_new_bound(
     await new.handshake(SID, PKG, app.api_key)
     if not old.is_closed:
         await old.close(1001)
-    await app.expect_no_webhook("stop_request", 15 * SCALE)
+    await app.expect_no_webhook("stop_request", 10 * SCALE)
     await glasses.press_button("still-new")
     assert (await new.next_message("data_stream"))["data"]["buttonId"] == "still-new"
 

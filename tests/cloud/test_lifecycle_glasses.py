@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.cloud.conftest import SCALE, Harness, running_app
+from tests.cloud.conftest import QUIET, SCALE, Harness, running_app
 from tests.cloud.peers import WebhookMode
 
 EMAIL = "alice@example.com"
@@ -71,7 +71,7 @@ async def test_glasses_loss_leaves_apps_and_their_sockets_untouched(harness: Har
     user = await harness.user(cloud, EMAIL)
     assert user is not None and user["disconnectedAt"] is not None
     assert (await harness.app_view(cloud, EMAIL, PKG))["state"] == "running"
-    await app.expect_no_webhook("stop_request", 5 * SCALE)
+    await app.expect_no_webhook("stop_request", QUIET)
     assert not sock.is_closed
 
 

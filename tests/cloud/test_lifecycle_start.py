@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.cloud.conftest import SCALE, Harness, running_app
+from tests.cloud.conftest import QUIET, SCALE, Harness, running_app
 from tests.cloud.peers import WebhookMode
 
 EMAIL = "alice@example.com"
@@ -137,7 +137,7 @@ async def test_system_dashboard_does_not_count_as_foreground(harness: Harness) -
     glasses = await harness.glasses(cloud, EMAIL)
     dash_sock = await dash.next_socket()
     await running_app(harness, glasses, app)
-    await dash.expect_no_webhook("stop_request", 5 * SCALE)
+    await dash.expect_no_webhook("stop_request", QUIET)
     assert not dash_sock.is_closed
 
 
