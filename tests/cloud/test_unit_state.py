@@ -192,3 +192,34 @@ def test_bearer_header_wins_over_query_and_missing_is_named() -> None:
 def test_short_secrets_work_without_a_warning() -> None:
     # warnings are errors in this suite: a PyJWT key-length warning would fail here
     assert verify_token("change-me", mint_token("change-me", "a@b.c")) == "a@b.c"
+
+
+# --- state records ----------------------------------------------------------------------------
+
+
+def test_app_record_rejects_an_illegal_transition_by_name() -> None:
+    from wsquake.cloud.model import AppRecord
+    from wsquake.protocol.exceptions import IllegalTransition
+    from wsquake.protocol.lifecycle import AppState
+
+    rec = AppRecord(user_id="u@x.y", package="p", session_id="u@x.y-p", entry=None)
+    rec.set_state(AppState.LOADING)
+    rec.set_state(AppState.STOPPING)
+    with pytest.raises(IllegalTransition, match="stopping"):
+        rec.set_state(AppState.RUNNING)
+    assert rec.state is AppState.STOPPING
+
+
+def test_user_session_rejects_an_illegal_transition() -> None:
+    from wsquake.cloud.model import UserSession
+    from wsquake.protocol.exceptions import IllegalTransition
+    from wsquake.protocol.lifecycle import SessionState
+
+    user = UserSession(user_id="u@x.y", display=None, transcriber=Transcriber(1),  # type: ignore[arg-type]
+                       created_at=0.0)
+    with pytest.raises(IllegalTransition):
+        user.set_state(SessionState.CONNECTED)  # must be created (INITIALIZING) first
+    user.set_state(SessionState.INITIALIZING)
+    user.set_state(SessionState.CONNECTED)
+    with pytest.raises(IllegalTransition):
+        user.set_state(SessionState.DISCONNECTED)  # dispose goes through DISCONNECTING
