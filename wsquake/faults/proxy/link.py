@@ -253,7 +253,7 @@ class Link:
         t = slot.pending[0][0] if slot.pending else math.inf
         if slot.close_at is not None and slot.close_at < t:
             t = slot.close_at
-        if slot.stage is not None:
+        if slot.stage is not None and not slot.out_ended:
             d = slot.stage.deadline()
             if d is not None and d < t:
                 t = d
