@@ -7,15 +7,15 @@
     │   ├── MissingToken           "No core token provided"
     │   └── InvalidToken           "Invalid core token" (forged, expired, alg none, no email)
     ├── AppInitError               tpa_connection_init refused (code + close 1008)
-    ├── InvalidMessage             a frame the cloud cannot accept (code + close code)
     ├── WebhookError               one webhook attempt failed
     │   ├── WebhookTimeout         no reply within the deadline
     │   ├── WebhookRejected        non-2xx reply
     │   └── WebhookTransportError  connect/reset/protocol failure
     └── RegistrationError          bad /api/tpa-server request (HTTP status + field)
 
-Settings errors are :class:`wsquake.config.ConfigError`; illegal state transitions are
-``wsquake.protocol.lifecycle.IllegalTransition``.
+Settings errors are :class:`wsquake.config.ConfigError`; bad frames are the protocol
+core's ``ParseError`` family; illegal state transitions are
+``wsquake.protocol.exceptions.IllegalTransition``.
 """
 
 from __future__ import annotations
@@ -45,16 +45,6 @@ class AppInitError(CloudError):
         self.code = code
         self.message = message
         self.reason = reason if reason is not None else message
-
-
-class InvalidMessage(CloudError):
-    """A frame was rejected: ``code`` is the error code, ``close_code`` the WS close code."""
-
-    def __init__(self, code: str, message: str, close_code: int = 1008) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.close_code = close_code
 
 
 class WebhookError(CloudError):
