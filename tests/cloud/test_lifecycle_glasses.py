@@ -153,3 +153,36 @@ async def test_two_users_are_isolated_when_one_is_disposed(harness: Harness) -> 
 async def _only_bob(harness: Harness, cloud: object) -> bool:
     users = (await harness.sessions(cloud))["users"]  # type: ignore[arg-type]
     return [u["userId"] for u in users] == ["bob@example.com"]
+
+
+async def test_transcription_restarts_after_glasses_reconnect(harness: Harness) -> None:
+    # D7 off: VAD true was sent before the drop only; after a reconnect within grace,
+    # audio produces transcriptions again without a new VAD.
+    import struct
+
+    app = await harness.app_server(PKG, subscriptions=["transcription:en-US"])
+    cloud = await harness.cloud(app, glasses_grace_s=600)
+    glasses = await harness.glasses(cloud, EMAIL)
+    sock = await running_app(harness, glasses, app)
+    await glasses.send_event("VAD", status=True)
+    await glasses.close()
+    again = await harness.glasses(cloud, EMAIL)
+    await again.next_message("connection_ack")
+    for n in range(10):  # 1 s of 16 kHz s16le audio in 100 ms frames
+        await again.send_bytes(struct.pack("<I", n) + bytes(3196))
+    event = await sock.next_message("data_stream")
+    assert event["streamType"] == "transcription:en-US"
+    assert event["data"]["type"] == "transcription"
+
+
+async def test_microphone_turns_on_for_an_audio_subscriber(harness: Harness) -> None:
+    app = await harness.app_server(PKG, subscriptions=["audio_chunk"])
+    cloud = await harness.cloud(app)
+    glasses = await harness.glasses(cloud, EMAIL)
+    await running_app(harness, glasses, app)
+    change = await glasses.next_message(
+        "microphone_state_change", where=lambda m: m["isMicrophoneEnabled"] is True
+    )
+    assert change["sessionId"] == EMAIL
+    assert change["requiredData"] == ["pcm"]
+    assert change["bypassVad"] is False
