@@ -331,12 +331,6 @@ async def test_ws_drop_probability_is_reproducible_with_the_proxy_seed() -> None
     assert await _seeded_binary_drops(1234) == first
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pump gap: while a toxicity draw misses, nobody tracks the slot's input, so a "
-    "stage built by a later hit starts from a fresh tracker (HTTP phase) mid-session and "
-    "stays inert; needs the pump to keep state['ws_tracker'] fed during misses",
-)
 async def test_toxic_that_starts_missed_acts_after_a_redraw_hits(rig: Rig) -> None:
     body = {"type": "x-ws-drop", "name": "late", "toxicity": 0.0,
             "attributes": {"kind": "binary"}}
