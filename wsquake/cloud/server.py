@@ -11,43 +11,35 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import socket
 import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
-from starlette.websockets import WebSocket
 
-from wsquake.cloud import wire
 from wsquake.cloud.app_socket import AppSocketHandler
 from wsquake.cloud.apps import AppManager
-from wsquake.cloud.auth import extract_token, verify_token
 from wsquake.cloud.core import CloudCore
-from wsquake.cloud.exceptions import AuthError, RegistrationError, WebhookError
+from wsquake.cloud.endpoints import SocketEndpoints
 from wsquake.cloud.health import HealthMonitor
 from wsquake.cloud.metrics import CONTENT_TYPE_LATEST, CloudMetrics
-from wsquake.cloud.registrations import parse_id_body, parse_register_body
+from wsquake.cloud.registration_api import RegistrationApi
 from wsquake.cloud.relay import Relay
 from wsquake.cloud.sessions import SessionManager
 from wsquake.cloud.settings import CloudSettings
 from wsquake.cloud.snapshot import refresh_gauges, sessions_snapshot
 from wsquake.cloud.transport import (
-    LIVENESS_EXTENSION,
-    Connection,
-    ConnKind,
-    Liveness,
     make_protocol_class,
 )
+from wsquake.cloud.uvicorn_server import EmbeddedServer
 from wsquake.cloud.webhooks import WebhookClient
-from wsquake.protocol.codes import CloseCode, TpaErrorCode
+from wsquake.protocol.codes import CloseCode
 
 __all__ = ["CloudServer"]
 
@@ -71,7 +63,7 @@ class CloudServer:
         self._wall = wall
         self.metrics = CloudMetrics()
         self._sock: socket.socket | None = None
-        self._server: uvicorn.Server | None = None
+        self._server: EmbeddedServer | None = None
         self._stack: contextlib.AsyncExitStack | None = None
         self._tg: asyncio.TaskGroup | None = None
         self.core: CloudCore | None = None
@@ -146,6 +138,10 @@ class CloudServer:
         self.relay = Relay(core, self.apps)
         self.app_handler = AppSocketHandler(core, self.apps, self.relay)
         self.health = HealthMonitor(core)
+        self.endpoints = SocketEndpoints(
+            core, self.apps, self.sessions, self.relay, self.app_handler, clock=self._clock
+        )
+        self.registration_api = RegistrationApi(core, self.apps)
 
         config = uvicorn.Config(
             self._build_app(),
@@ -160,23 +156,25 @@ class CloudServer:
             access_log=False,
             timeout_graceful_shutdown=5,
         )
-        server = uvicorn.Server(config)
-        server.capture_signals = contextlib.nullcontext  # type: ignore[assignment,method-assign]
+        server = EmbeddedServer(config)
         self._server = server
         stack.push_async_callback(self._stop)
         self._serve_task = tg.create_task(self._serve(server, sock), name="uvicorn")
         self._background = [
             tg.create_task(self.health.run(), name="health-monitor"),
-            tg.create_task(self._sweep_registrations(), name="registration-sweep"),
+            tg.create_task(self.registration_api.sweep_forever(), name="registration-sweep"),
         ]
-        async with asyncio.timeout(STARTUP_TIMEOUT_S):
-            while not server.started:
-                if self._serve_task.done():
-                    raise RuntimeError("uvicorn stopped during startup")
-                await asyncio.sleep(0.005)
+        ready = asyncio.ensure_future(server.ready.wait())
+        try:
+            async with asyncio.timeout(STARTUP_TIMEOUT_S):
+                await asyncio.wait({ready, self._serve_task}, return_when="FIRST_COMPLETED")
+        finally:
+            ready.cancel()
+        if not server.ready.is_set():
+            raise RuntimeError("uvicorn stopped during startup")
         logger.info("cloud listening on %s", self.url)
 
-    async def _serve(self, server: uvicorn.Server, sock: socket.socket) -> None:
+    async def _serve(self, server: EmbeddedServer, sock: socket.socket) -> None:
         """uvicorn's serve, kept from cancelling the owner's task if it fails (a failing
         TaskGroup child cancels the task that entered the group)."""
         try:
@@ -200,7 +198,7 @@ class CloudServer:
             ):
                 for conn in open_conns:
                     await conn.closed.wait()
-        self._server.should_exit = True
+        self._server.request_exit()
         for task in self._background:
             task.cancel()
         try:
@@ -218,48 +216,28 @@ class CloudServer:
         if stack is not None:
             await stack.__aexit__(exc_type, exc, tb)
 
-    async def _sweep_registrations(self) -> None:
-        assert self.core is not None
-        interval = self.settings.timings.scaled("registration_sweep_s")
-        if interval <= 0:
-            return
-        while True:
-            await asyncio.sleep(interval)
-            stale = self.core.registrations.sweep(  # pure, cannot raise
-                self.settings.timings.scaled("registration_stale_s")
-            )
-            for reg in stale:
-                logger.info("registration %s (%s) is stale", reg.registration_id, reg.package_name)
-            if not self.settings.send_registration_webhooks:
-                continue
-            for reg in self.core.registrations.all():
-                if reg.is_active:
-                    body = wire.server_heartbeat(reg.registration_id)
-                    self.core.spawn(self._notify_server(reg.webhook_url, body), "heartbeat")
-
     # --- ASGI app --------------------------------------------------------------------------
 
     def _build_app(self) -> Starlette:
         return Starlette(
             routes=[
-                WebSocketRoute("/glasses-ws", self._glasses_ws),
-                WebSocketRoute("/app-ws", self._app_ws),
-                WebSocketRoute("/tpa-ws", self._app_ws),
+                WebSocketRoute("/glasses-ws", self.endpoints.glasses_ws),
+                WebSocketRoute("/app-ws", self.endpoints.app_ws),
+                WebSocketRoute("/tpa-ws", self.endpoints.app_ws),
                 Route("/health", self._health),
                 Route("/metrics", self._metrics),
                 Route("/api/sessions", self._sessions),
-                Route("/api/tpa-server/register", self._register, methods=["POST"]),
-                Route("/api/tpa-server/heartbeat", self._heartbeat, methods=["POST"]),
-                Route("/api/tpa-server/restart", self._restart, methods=["POST"]),
-                Route("/api/tpa-server/registrations", self._registrations),
+                Route("/api/tpa-server/register", self.registration_api.register,
+                      methods=["POST"]),
+                Route("/api/tpa-server/heartbeat", self.registration_api.heartbeat,
+                      methods=["POST"]),
+                Route("/api/tpa-server/restart", self.registration_api.restart,
+                      methods=["POST"]),
+                Route("/api/tpa-server/registrations", self.registration_api.registrations),
                 Route("/api/public/permissions/{pkg:path}", self._permissions),
-                WebSocketRoute("/{path:path}", self._unknown_ws),
+                WebSocketRoute("/{path:path}", self.endpoints.unknown_ws),
             ]
         )
-
-    async def _unknown_ws(self, websocket: WebSocket) -> None:
-        self.metrics.bad_frames.labels(kind="upgrade", reason="unknown_path").inc()
-        await websocket.send_denial_response(Response(status_code=404))
 
     async def _health(self, request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -288,181 +266,3 @@ class CloudServer:
             }
         )
 
-    # --- registration routes (§7.3) ------------------------------------------------------------
-
-    async def _json_body(self, request: Request) -> Any:
-        raw = await request.body()
-        try:
-            return json.loads(raw) if raw else None
-        except ValueError as exc:
-            raise RegistrationError(400, f"Request body is not valid JSON: {exc}") from exc
-
-    def _reg_error(self, route: str, exc: RegistrationError) -> Response:
-        self.metrics.http_bad_requests.labels(route=route, status=str(exc.status)).inc()
-        return JSONResponse({"success": False, "error": exc.error}, status_code=exc.status)
-
-    async def _register(self, request: Request) -> Response:
-        core = self.core
-        assert core is not None
-        try:
-            req = parse_register_body(await self._json_body(request))
-            entry = core.registry.get(req.package_name)
-            if entry is None or not core.registry.api_key_matches(entry, req.api_key):
-                raise RegistrationError(401, "Invalid API key for package " + req.package_name)
-        except RegistrationError as exc:
-            return self._reg_error("register", exc)
-        reg, previous = core.registrations.register(req)
-        if self.settings.send_registration_webhooks:
-            body = wire.server_registration(
-                reg.registration_id, reg.package_name, list(reg.server_urls)
-            )
-            core.spawn(self._notify_server(reg.webhook_url, body), "server_registration")
-        if previous is not None and self.settings.recover_on_reregister:
-            core.spawn(self._recover_quietly(reg.registration_id), f"recover:{reg.registration_id}")
-        return JSONResponse({"success": True, "registrationId": reg.registration_id},
-                            status_code=201)
-
-    async def _heartbeat(self, request: Request) -> Response:
-        assert self.core is not None
-        try:
-            self.core.registrations.heartbeat(parse_id_body(await self._json_body(request)))
-        except RegistrationError as exc:
-            return self._reg_error("heartbeat", exc)
-        return JSONResponse({"success": True})
-
-    async def _restart(self, request: Request) -> Response:
-        assert self.core is not None
-        try:
-            reg_id = parse_id_body(await self._json_body(request))
-            self.core.registrations.get(reg_id)
-        except RegistrationError as exc:
-            return self._reg_error("restart", exc)
-        recovered = await self._recover(reg_id)
-        return JSONResponse({"success": True, "recoveredSessions": recovered})
-
-    async def _recover(self, registration_id: str) -> int:
-        assert self.core is not None
-        reg = self.core.registrations.get(registration_id)
-        ws_url = reg.server_urls[0] if reg.server_urls else None
-        results: list[asyncio.Task[bool]] = []
-        async with asyncio.TaskGroup() as tg:
-            for session_id in list(reg.active_sessions):
-                results.append(
-                    tg.create_task(
-                        self.apps.recover(session_id, reg.package_name, reg.webhook_url, ws_url)
-                    )
-                )
-        return sum(1 for t in results if t.result())
-
-    async def _notify_server(self, url: str, body: dict[str, Any]) -> None:
-        """Optional registration webhooks: one bounded attempt, failures only logged."""
-        assert self.core is not None
-        try:
-            await self.core.webhooks.post_once(
-                url, body, timeout_s=self.settings.timings.scaled("webhook_timeout_s")
-            )
-        except WebhookError as exc:
-            logger.info("%s webhook failed: %s", body["type"], exc)
-
-    async def _recover_quietly(self, registration_id: str) -> None:
-        recovered = await self._recover(registration_id)
-        logger.info("re-registration %s recovered %d sessions", registration_id, recovered)
-
-    async def _registrations(self, request: Request) -> Response:
-        assert self.core is not None
-        return JSONResponse(
-            {"registrations": [r.to_json() for r in self.core.registrations.all()]}
-        )
-
-    # --- WebSockets ---------------------------------------------------------------------------
-
-    async def _glasses_ws(self, websocket: WebSocket) -> None:
-        core = self.core
-        assert core is not None
-        try:
-            token = extract_token(websocket.headers, websocket.scope["query_string"].decode())
-            user_id = verify_token(self.settings.jwt_secret, token)
-        except AuthError as exc:
-            self.metrics.auth_failures.labels(reason=type(exc).__name__).inc()
-            logger.info("glasses upgrade refused: %s", exc)
-            body = {"type": "connection_error", "message": exc.message,
-                    "timestamp": wire.iso_now()}
-            await websocket.send_denial_response(JSONResponse(body, status_code=401))
-            return
-        await websocket.accept()
-        conn = self._connection(websocket, ConnKind.GLASSES)
-        code: int | None = None
-        try:
-            async with asyncio.TaskGroup() as tg:
-                tg.create_task(conn.run_writer())
-                try:
-                    user = await self.sessions.attach_glasses(user_id, conn)
-                    while True:
-                        message = await websocket.receive()
-                        if message["type"] == "websocket.disconnect":
-                            code = message.get("code")
-                            break
-                        try:
-                            if message.get("text") is not None:
-                                self.relay.on_text(user, conn, message["text"])
-                            elif message.get("bytes") is not None:
-                                self.relay.on_audio(user, conn, message["bytes"])
-                        except Exception as exc:  # a bug: the session goes ERROR -> dispose
-                            self.sessions.fail(user, conn, exc)
-                finally:
-                    self._closed(conn, code)
-                    self.sessions.glasses_closed(conn)
-        except Exception:
-            logger.exception("%r: handler failed", conn)
-
-    async def _app_ws(self, websocket: WebSocket) -> None:
-        await websocket.accept()
-        conn = self._connection(websocket, ConnKind.APP)
-        code: int | None = None
-        try:
-            async with asyncio.TaskGroup() as tg:
-                tg.create_task(conn.run_writer())
-                try:
-                    while True:
-                        message = await websocket.receive()
-                        if message["type"] == "websocket.disconnect":
-                            code = message.get("code")
-                            break
-                        try:
-                            if message.get("text") is not None:
-                                self.app_handler.on_text(conn, message["text"])
-                            elif message.get("bytes") is not None:
-                                self.app_handler.on_binary(conn)
-                        except Exception:  # a bug: refuse this socket, keep the server
-                            logger.exception("%r: internal error", conn)
-                            self.app_handler.fail(
-                                conn, TpaErrorCode.INTERNAL_ERROR.value, "Internal error"
-                            )
-                finally:
-                    self._closed(conn, code)
-                    self.apps.socket_closed(conn)
-        except Exception:
-            logger.exception("%r: handler failed", conn)
-
-    def _connection(self, websocket: WebSocket, kind: ConnKind) -> Connection:
-        assert self.core is not None
-        liveness = websocket.scope.get("extensions", {}).get(LIVENESS_EXTENSION)
-        conn = Connection(
-            websocket,
-            kind,
-            liveness if isinstance(liveness, Liveness) else None,
-            clock=self._clock,
-            abort_after_s=2 * self.settings.timings.scaled("close_handshake_timeout_s") + 0.5,
-        )
-        if conn.liveness is not None:
-            drops = self.metrics.tcp_drops.labels(kind=kind.value)
-            conn.liveness.on_drop = drops.inc
-        self.core.connections.add(conn)
-        return conn
-
-    def _closed(self, conn: Connection, code: int | None) -> None:
-        assert self.core is not None
-        if code == CloseCode.MESSAGE_TOO_BIG and not conn.closing:
-            self.metrics.bad_frames.labels(kind=conn.kind.value, reason="too_big").inc()
-        conn.mark_closed(code)
-        self.core.connections.discard(conn)
