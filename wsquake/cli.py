@@ -27,6 +27,8 @@ EXIT_HARNESS_ERROR = 70
 COMMAND_MODULES: tuple[str, ...] = (
     "wsquake.cloud.cli",
     "wsquake.faults.proxy.cli",
+    "wsquake.simulators.cli",
+    "wsquake.scenarios.cli",
 )
 
 
@@ -49,7 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module_name in COMMAND_MODULES:
-        importlib.import_module(module_name).add_parser(subparsers)
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue  # an area still being built; its sub-commands appear once it lands
+        module.add_parser(subparsers)
     return parser
 
 
