@@ -41,7 +41,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="wsquake", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = _Parser(
+        prog="wsquake",
+        description="Reliability harness for the AugmentOS / MentraOS smart-glasses cloud.",
+    )
     parser.add_argument("--version", action="version", version=f"wsquake {__version__}")
     parser.add_argument(
         "--log-level",
