@@ -182,3 +182,42 @@ def test_close_cancels_the_pending_flush() -> None:
     manager.close()
     timers.advance(1.0)
     assert texts(sent) == ["one"]
+
+
+def test_boot_card_is_shown_and_requests_meanwhile_are_queued() -> None:
+    manager, timers, sent, _ = make()
+    manager.boot("app.a", "Echo", 1.5)
+    assert sent[0]["layout"] == {"layoutType": "reference_card",
+                                 "title": "// MentraOS - Starting App", "text": "Echo"}
+    assert manager.request("app.a", wall("one"), exempt=False) is DisplayOutcome.BOOT_QUEUED
+    timers.advance(1.49)
+    assert len(sent) == 1
+    timers.advance(0.02)
+    assert texts_after_card(sent) == ["one"]
+
+
+def test_boot_card_is_cleared_when_the_app_showed_nothing() -> None:
+    manager, timers, sent, _ = make()
+    manager.boot("app.a", "Echo", 1.5)
+    timers.advance(1.6)
+    assert sent[-1]["layout"] == {"layoutType": "text_wall", "text": ""}
+
+
+def test_boot_does_not_hold_other_apps() -> None:
+    manager, timers, sent, _ = make()
+    manager.boot("app.a", "Echo", 1.5)
+    timers.advance(0.4)
+    assert manager.request("app.b", wall("b"), exempt=False) is DisplayOutcome.SENT
+
+
+def test_clear_cancels_the_boot_and_drops_its_queue() -> None:
+    manager, timers, sent, _ = make()
+    manager.boot("app.a", "Echo", 1.5)
+    manager.request("app.a", wall("one"), exempt=False)
+    manager.clear("app.a")  # e.g. the start failed
+    timers.advance(2.0)
+    assert texts_after_card(sent) == [""]
+
+
+def texts_after_card(sent: list[dict[str, Any]]) -> list[str]:
+    return [e["layout"].get("text") for e in sent[1:]]

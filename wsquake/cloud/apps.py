@@ -84,6 +84,10 @@ class AppManager:
             user.apps[package] = rec
         rec.set_state(AppState.LOADING)
         rec.start_failed = False
+        if entry.type != "system_dashboard":
+            user.display.boot(
+                package, entry.display_name, self.core.timings.scaled("boot_card_ms")
+            )
         self._begin_start(user, rec)
         self.core.notify_state(user)
 

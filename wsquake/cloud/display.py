@@ -27,6 +27,10 @@ class DisplayOutcome(enum.Enum):
     REPLACED = "replaced"  # a held request of the same app was overwritten (dropped)
     GLASSES_OFFLINE = "glasses_offline"
     CLEARED = "cleared"  # a clearing text_wall the cloud sent
+    BOOT_QUEUED = "boot_queued"  # held while the app's boot card shows
+    BOOT_CARD = "boot_card"  # the cloud's "starting app" card
+
+BOOT_TITLE = "// MentraOS - Starting App"
 
 
 CallLater = Callable[[float, Callable[[], None]], asyncio.TimerHandle]
@@ -68,12 +72,17 @@ class DisplayManager:
         self._expiry_timer: asyncio.TimerHandle | None = None
         self.current: dict[str, Any] | None = None  # the main view on the glasses
         self.online = False
+        # package -> (boot timer, display requests queued meanwhile)
+        self._booting: dict[str, tuple[asyncio.TimerHandle, list[dict[str, Any]]]] = {}
 
     def close(self) -> None:
         """Cancel timers and forget everything (user session disposed)."""
         for timer in (self._flush_timer, self._expiry_timer):
             if timer is not None:
                 timer.cancel()
+        for boot_timer, _ in self._booting.values():
+            boot_timer.cancel()
+        self._booting.clear()
         self._flush_timer = self._expiry_timer = None
         self._held.clear()
         self.current = None
@@ -84,6 +93,10 @@ class DisplayManager:
         view = event.get("view")
         if view not in ("main", "dashboard"):
             event["view"] = view = "main"
+        if package in self._booting:
+            self._booting[package][1].append(event)
+            self._count(DisplayOutcome.BOOT_QUEUED)
+            return DisplayOutcome.BOOT_QUEUED
         if not self.online:
             self._count(DisplayOutcome.GLASSES_OFFLINE)
             return DisplayOutcome.GLASSES_OFFLINE
@@ -146,9 +159,53 @@ class DisplayManager:
                 duration / 1000.0 * self._duration_scale, lambda: self.clear(package)
             )
 
+    def boot(self, package: str, name: str, duration_s: float) -> None:
+        """Show the boot card for ``duration_s``; the app's requests meanwhile are queued
+        and go out (through the throttle) when it ends."""
+        if duration_s <= 0:
+            return
+        previous = self._booting.pop(package, None)
+        if previous is not None:
+            previous[0].cancel()
+        timer = self._call_later(duration_s, lambda: self._boot_done(package))
+        self._booting[package] = (timer, previous[1] if previous is not None else [])
+        if self.online:
+            card = {
+                "type": "display_event",
+                "packageName": package,
+                "view": "main",
+                "layout": {"layoutType": "reference_card", "title": BOOT_TITLE, "text": name},
+                "timestamp": self._now_iso(),
+            }
+            self._emit(card, main=True, throttled=True)
+            self._count(DisplayOutcome.BOOT_CARD)
+
+    def _boot_done(self, package: str) -> None:
+        entry = self._booting.pop(package, None)
+        if entry is None:
+            return
+        queued = entry[1]
+        if queued:
+            for event in queued:
+                self.request(package, event, exempt=False)
+        elif self._is_boot_card(package):
+            self.clear(package)
+
+    def _is_boot_card(self, package: str) -> bool:
+        current = self.current
+        return (
+            current is not None
+            and current.get("packageName") == package
+            and current.get("layout", {}).get("title") == BOOT_TITLE
+        )
+
     def clear(self, package: str) -> None:
-        """Clear the main view if ``package`` owns it; drop its held requests."""
+        """Clear the main view if ``package`` owns it; drop its held and boot-queued
+        requests and its boot card."""
         self._held.pop(package, None)
+        boot = self._booting.pop(package, None)
+        if boot is not None:
+            boot[0].cancel()
         if self.current is None or self.current.get("packageName") != package:
             return
         if self._expiry_timer is not None:
