@@ -53,8 +53,13 @@ class WebhookClient:
         self._client: httpx.AsyncClient | None = None
 
     async def __aenter__(self) -> WebhookClient:
+        # Deadlines are asyncio.timeout per attempt (they include waiting for a pooled
+        # connection); the pool is large because a fleet start posts many at once.
         self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(None), trust_env=False, follow_redirects=False
+            timeout=httpx.Timeout(None),
+            limits=httpx.Limits(max_connections=2000, max_keepalive_connections=200),
+            trust_env=False,
+            follow_redirects=False,
         )
         return self
 
