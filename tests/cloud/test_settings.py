@@ -116,3 +116,8 @@ def test_apps_can_be_given_as_an_override() -> None:
     app = AppEntry("com.ex-ample.app", "http://127.0.0.1:1", "k", type="background")
     settings = load_cloud_settings(None, env={}, apps=(app,))
     assert settings.apps == (app,)
+
+
+def test_app_ws_public_url_must_be_a_websocket_url() -> None:
+    with pytest.raises(ConfigError, match="app_ws_public_url: expected a ws:// or wss:// URL"):
+        load_cloud_settings(None, env={"WSQUAKE_APP_WS_PUBLIC_URL": "http://h/app-ws"})

@@ -173,6 +173,9 @@ class CloudSettings:
             seen.add(app.package_name)
         if not self.jwt_secret:
             raise ConfigError("auth.jwt_secret", "must not be empty")
+        url = self.app_ws_public_url
+        if url is not None and not url.startswith(("ws://", "wss://")):
+            raise ConfigError("app_ws_public_url", f"expected a ws:// or wss:// URL, got {url!r}")
 
     @property
     def profile(self) -> str:
