@@ -189,8 +189,10 @@ def build(cls: type[T], data: Any, *, prefix: str = "") -> T:
     _reject_unknown(data, consumed, prefix, ())
     try:
         return cls(**kwargs)
-    except ConfigError:
-        raise
+    except ConfigError as exc:  # raised by __post_init__ with a key relative to cls
+        if not prefix:
+            raise
+        raise ConfigError(_join(prefix, exc.key), exc.problem) from exc
     except (TypeError, ValueError) as exc:
         raise ConfigError(prefix, str(exc)) from exc
 

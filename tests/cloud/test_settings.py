@@ -121,3 +121,9 @@ def test_apps_can_be_given_as_an_override() -> None:
 def test_app_ws_public_url_must_be_a_websocket_url() -> None:
     with pytest.raises(ConfigError, match="app_ws_public_url: expected a ws:// or wss:// URL"):
         load_cloud_settings(None, env={"WSQUAKE_APP_WS_PUBLIC_URL": "http://h/app-ws"})
+
+
+def test_app_entry_check_names_the_app_index(tmp_path: Path) -> None:
+    path = write(tmp_path, '[[apps]]\npackage_name = "a"\npublic_url = "ftp://h"\napi_key = "k"\n')
+    with pytest.raises(ConfigError, match=r"^apps\[0\]\.public_url: expected an http\(s\) URL"):
+        load_cloud_settings(path, env={})
