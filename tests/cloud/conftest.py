@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import os
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,9 @@ SCALE = 0.1
 # two orders of magnitude above a loopback relay (a few ms), and shorter than the timers
 # under test unless a test says otherwise.
 QUIET = 3 * SCALE
+# Run the whole suite against another defect profile (PROTOCOL.md §12) to see which tests
+# catch which upstream defect: WSQUAKE_TEST_DEFECT_PROFILE=upstream pytest tests/cloud
+DEFECT_PROFILE_ENV = "WSQUAKE_TEST_DEFECT_PROFILE"
 
 MetricKey = tuple[str, frozenset[tuple[str, str]]]
 
@@ -123,7 +127,7 @@ class Harness:
             port=0,
             jwt_secret=SECRET,
             timings=Timings(time_scale=time_scale, **timings),
-            defects=defects if defects is not None else Defects(),
+            defects=defects if defects is not None else _default_defects(Defects),
             apps=tuple(entries),
             max_message_bytes=max_message_bytes,
         )
@@ -233,6 +237,13 @@ class Harness:
                     await asyncio.sleep(every)
         except TimeoutError:
             raise PeerError(f"{what} not reached within {timeout:.2f} s (last: {last!r})") from None
+
+
+def _default_defects(defects_type: Any) -> Any:
+    profile = os.environ.get(DEFECT_PROFILE_ENV, "fixed")
+    if profile not in ("fixed", "upstream"):
+        raise ValueError(f"{DEFECT_PROFILE_ENV} must be 'fixed' or 'upstream', got {profile!r}")
+    return defects_type(profile=profile)
 
 
 async def _close_quietly(client: GlassesClient | AppSocket) -> None:

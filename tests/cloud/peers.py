@@ -63,7 +63,9 @@ def now_iso() -> str:
 
 def forged_token(email: str, *, secret: str = "not-the-cloud-secret-but-long-enough-0123") -> str:
     """An HS256 core token signed with the wrong secret."""
-    payload = {"sub": email, "email": email, "organizations": [], "defaultOrg": None}
+    payload: dict[str, Any] = {
+        "sub": email, "email": email, "organizations": [], "defaultOrg": None
+    }
     return jwt.encode(payload, secret, algorithm="HS256")
 
 
@@ -75,7 +77,9 @@ def alg_none_token(email: str) -> str:
         return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
     header = {"alg": "none", "typ": "JWT"}
-    payload = {"sub": email, "email": email, "organizations": [], "defaultOrg": None}
+    payload: dict[str, Any] = {
+        "sub": email, "email": email, "organizations": [], "defaultOrg": None
+    }
     return f"{b64(header)}.{b64(payload)}."
 
 

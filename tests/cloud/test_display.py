@@ -6,6 +6,7 @@ The boot card is off (``boot_card_ms=0``) so the app's requests go straight thro
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -139,8 +140,8 @@ async def test_display_while_glasses_offline_is_dropped_and_counted(harness: Har
     )
 
 
-async def _glasses_state(harness: Harness, cloud: object, state: str) -> bool:
-    user = await harness.user(cloud, EMAIL)  # type: ignore[arg-type]
+async def _glasses_state(harness: Harness, cloud: Any, state: str) -> bool:
+    user = await harness.user(cloud, EMAIL)
     return user is not None and user["state"] == state
 
 

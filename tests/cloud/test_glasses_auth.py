@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 from websockets.exceptions import InvalidStatus
@@ -71,13 +72,14 @@ async def test_missing_token_gets_401_no_core_token_provided(harness: Harness) -
 async def test_bad_token_gets_401_invalid_core_token(harness: Harness, kind: str) -> None:
     cloud = await harness.cloud()
     email = "mallory@example.com"
-    token = {
+    tokens: dict[str, Callable[[], str]] = {
         "forged": lambda: forged_token(email),
         "expired": lambda: harness.expired_token(email),
         "alg_none": lambda: alg_none_token(email),
         "garbage": lambda: "not.a.jwt",
-        "no_email": lambda: _token_without_email(),
-    }[kind]()
+        "no_email": _token_without_email,
+    }
+    token = tokens[kind]()
     exc = await _rejected(cloud.ws_url("/glasses-ws"), {"Authorization": f"Bearer {token}"})
     assert exc.response.status_code == 401
     body = _error_body(exc)

@@ -7,6 +7,7 @@ cloud's pings go unanswered (a half-open link as the cloud sees it).
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from tests.cloud.conftest import SECRET, Harness, running_app
 from tests.cloud.peers import SilentSocket, close_payload
@@ -56,8 +57,8 @@ async def test_glasses_pong_timeout_moves_session_to_connecting(harness: Harness
     assert user["disconnectedAt"] is not None
 
 
-async def _connecting(harness: Harness, cloud: object) -> dict[str, object] | None:
-    user = await harness.user(cloud, EMAIL)  # type: ignore[arg-type]
+async def _connecting(harness: Harness, cloud: Any) -> dict[str, object] | None:
+    user = await harness.user(cloud, EMAIL)
     return user if user is not None and user["state"] == "CONNECTING" else None
 
 
@@ -114,6 +115,6 @@ async def test_silent_app_socket_is_closed_1001_and_app_enters_grace(harness: Ha
     assert await harness.metric(cloud, "wsquake_cloud_pong_timeouts_total", kind="app") == 1
 
 
-async def _app_state(harness: Harness, cloud: object, state: str) -> bool:
-    view = await harness.app_view(cloud, EMAIL, PKG)  # type: ignore[arg-type]
-    return view["state"] == state
+async def _app_state(harness: Harness, cloud: Any, state: str) -> bool:
+    view = await harness.app_view(cloud, EMAIL, PKG)
+    return bool(view["state"] == state)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from tests.cloud.conftest import SCALE, Harness, running_app, subscribed
 from tests.cloud.peers import WebhookMode
@@ -26,8 +27,8 @@ async def test_unexpected_close_puts_app_in_grace_period(harness: Harness) -> No
     assert view["boundConn"] in (None, "", 0) or view["sockets"] == 0
 
 
-async def _app_in(harness: Harness, cloud: object, state: str) -> dict[str, object] | None:
-    user = await harness.user(cloud, EMAIL)  # type: ignore[arg-type]
+async def _app_in(harness: Harness, cloud: Any, state: str) -> dict[str, object] | None:
+    user = await harness.user(cloud, EMAIL)
     if user is None:
         return None
     for app in user["apps"]:

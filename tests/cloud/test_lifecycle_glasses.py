@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from tests.cloud.conftest import QUIET, SCALE, Harness, running_app
 from tests.cloud.peers import WebhookMode
@@ -12,8 +13,8 @@ PKG = "com.example.echo"
 SID = f"{EMAIL}-{PKG}"
 
 
-async def _user_state(harness: Harness, cloud: object, state: str) -> bool:
-    user = await harness.user(cloud, EMAIL)  # type: ignore[arg-type]
+async def _user_state(harness: Harness, cloud: Any, state: str) -> bool:
+    user = await harness.user(cloud, EMAIL)
     return user is not None and user["state"] == state
 
 
@@ -101,8 +102,8 @@ async def test_grace_expiry_disposes_the_session(harness: Harness) -> None:
     assert body["connections"] == {"glasses": 0, "app": 0, "app_unbound": 0}
 
 
-async def _no_users(harness: Harness, cloud: object) -> bool:
-    return (await harness.sessions(cloud))["users"] == []  # type: ignore[arg-type]
+async def _no_users(harness: Harness, cloud: Any) -> bool:
+    return bool((await harness.sessions(cloud))["users"] == [])
 
 
 async def test_dispose_removes_subscriptions_for_the_next_session(harness: Harness) -> None:
@@ -150,8 +151,8 @@ async def test_two_users_are_isolated_when_one_is_disposed(harness: Harness) -> 
     )
 
 
-async def _only_bob(harness: Harness, cloud: object) -> bool:
-    users = (await harness.sessions(cloud))["users"]  # type: ignore[arg-type]
+async def _only_bob(harness: Harness, cloud: Any) -> bool:
+    users = (await harness.sessions(cloud))["users"]
     return [u["userId"] for u in users] == ["bob@example.com"]
 
 

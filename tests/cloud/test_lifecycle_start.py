@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.cloud.conftest import QUIET, SCALE, Harness, running_app
 from tests.cloud.peers import WebhookMode
 
@@ -126,8 +128,8 @@ async def test_system_dashboard_app_starts_on_every_new_session(harness: Harness
     assert again.body["sessionId"] == f"{EMAIL}-com.example.dashboard"
 
 
-async def _no_users(harness: Harness, cloud: object) -> bool:
-    return (await harness.sessions(cloud))["users"] == []  # type: ignore[arg-type]
+async def _no_users(harness: Harness, cloud: Any) -> bool:
+    return bool((await harness.sessions(cloud))["users"] == [])
 
 
 async def test_system_dashboard_does_not_count_as_foreground(harness: Harness) -> None:

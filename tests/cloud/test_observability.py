@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.cloud.conftest import Harness, running_app
@@ -39,8 +41,8 @@ def _is_iso(value: object) -> bool:
     return True
 
 
-async def _families(harness: Harness, cloud: object) -> dict[str, object]:
-    response = await harness.http.get(f"{cloud.url}/metrics")  # type: ignore[attr-defined]
+async def _families(harness: Harness, cloud: Any) -> dict[str, Metric]:
+    response = await harness.http.get(f"{cloud.url}/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     return {f.name: f for f in text_string_to_metric_families(response.text)}
@@ -50,11 +52,11 @@ async def test_metrics_exposes_every_gauge_and_counter_of_section_13(harness: Ha
     cloud = await harness.cloud()
     families = await _families(harness, cloud)
     for name in GAUGES:
-        assert families[name].type == "gauge", name  # type: ignore[attr-defined]
+        assert families[name].type == "gauge", name
     for name in COUNTERS:
-        assert families[name].type == "counter", name  # type: ignore[attr-defined]
+        assert families[name].type == "counter", name
     histogram = families["wsquake_cloud_webhook_latency_seconds"]
-    assert histogram.type == "histogram"  # type: ignore[attr-defined]
+    assert histogram.type == "histogram"
 
 
 async def test_metric_labels_match_section_13(harness: Harness) -> None:
@@ -70,7 +72,7 @@ async def test_metric_labels_match_section_13(harness: Harness) -> None:
     await bad.wait_closed()
     families = await _families(harness, cloud)
     for name, labels in {**GAUGES, **COUNTERS}.items():
-        for sample in families[name].samples:  # type: ignore[attr-defined]
+        for sample in families[name].samples:
             if sample.name.endswith("_created"):
                 continue
             assert set(sample.labels) == labels, (name, sample)
