@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
-
 from tests.cloud.conftest import SCALE, Harness, running_app
 from tests.cloud.peers import GlassesClient, Message
 
@@ -201,10 +199,6 @@ async def test_current_view_is_resent_after_glasses_reconnect(harness: Harness) 
     assert shown["packageName"] == PKG
 
 
-@pytest.mark.xfail(
-    reason="boot card is optional (PROTOCOL.md §9.1) and not implemented by the cloud yet",
-    strict=False,
-)
 async def test_boot_card_is_shown_then_queued_display_follows(harness: Harness) -> None:
     # Timeline: boot card 1500 ms protocol = 150 ms wall from the start. The app's display
     # made during it is queued and goes out after the card.
