@@ -121,3 +121,13 @@ async def test_microphone_follows_audio_subscriptions_with_debounce(harness: Har
         await sock.subscribe([])
         off = await glasses.next_message("microphone_state_change")
         assert off["isMicrophoneEnabled"] is False
+
+
+async def test_dashboard_mode_change_is_announced_to_running_apps(harness: Harness) -> None:
+    app = await harness.app_server(PKG)
+    async with cloud_for(app) as cloud:
+        glasses = await harness.glasses(cloud, EMAIL)
+        sock = await running_app(harness, glasses, app)
+        await sock.send_json({"type": "dashboard_mode_change", "mode": "expanded"})
+        changed = await sock.next_message("dashboard_mode_changed")
+        assert changed["mode"] == "expanded"

@@ -17,7 +17,7 @@ from wsquake.protocol.apps import PermissionErrorDetail
 from wsquake.protocol.codes import CloseCode, CloseReason, TpaErrorCode
 from wsquake.protocol.exceptions import InvalidSessionId, InvalidStream
 from wsquake.protocol.ids import user_for_package
-from wsquake.protocol.lifecycle import SessionState
+from wsquake.protocol.lifecycle import AppState, SessionState
 from wsquake.protocol.streams import (
     Subscription,
     is_permitted,
@@ -82,6 +82,16 @@ class AppSocketHandler:
             self._subscriptions(conn, user, rec, decoded.data.get("subscriptions"))
         elif decoded.type == "display_event":
             self._display(user, rec, decoded.data)
+        elif decoded.type == "dashboard_mode_change":
+            self._dashboard_mode(user, str(decoded.data.get("mode", "")))
+        elif decoded.type == "dashboard_content_update":
+            rec.dashboard_content = decoded.data.get("content")
+        elif decoded.type == "dashboard_system_update":
+            if rec.entry is not None and rec.entry.type == "system_dashboard":
+                rec.dashboard_content = decoded.data.get("content")
+            else:
+                logger.info("%s: dashboard_system_update from a non-system app ignored",
+                            rec.session_id)
         elif decoded.type == "ownership_release":
             rec.ownership_released = str(decoded.data.get("reason", ""))
             logger.info("%s: ownership_release %s", rec.session_id, rec.ownership_released)
@@ -181,6 +191,13 @@ class AppSocketHandler:
         if new:
             self.relay.replay_caches(user, rec, new)
         self.core.notify_state(user)
+
+    def _dashboard_mode(self, user: UserSession, mode: str) -> None:
+        """*(optional)* tell every running app the dashboard mode changed."""
+        text = wire.dashboard_mode_changed(mode)
+        for other in user.apps.values():
+            if other.conn is not None and other.state is AppState.RUNNING:
+                other.conn.send_text(text)
 
     def _display(self, user: UserSession, rec: AppRecord, data: dict[str, object]) -> None:
         exempt = rec.entry is not None and rec.entry.type == "system_dashboard"

@@ -149,6 +149,7 @@ class AppManager:
             self.core.running_apps.get(user.user_id, set()).discard(rec.package)
         self.core.registrations.remove_session(rec.session_id)
         user.display.clear(rec.package)
+        rec.dashboard_content = None
         self.core.notify_state(user)
 
     # --- A2: bind ----------------------------------------------------------------------------
@@ -274,6 +275,7 @@ class AppManager:
             conn.close(CloseCode.NORMAL, CloseReason.APP_STOPPED.value)
             self.detach(rec, conn)
         user.display.clear(rec.package)
+        rec.dashboard_content = None
         rec.set_state(AppState.DISCONNECTED)
         if rec.start_after_stop:
             rec.start_after_stop = False
@@ -314,6 +316,7 @@ class AppManager:
             other.close(CloseCode.NORMAL, CloseReason.USER_SESSION_ENDED.value)
         rec.sockets.clear()
         rec.subscriptions = ()
+        rec.dashboard_content = None
 
     # --- restart recovery (§7.3) -------------------------------------------------------------
 

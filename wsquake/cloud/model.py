@@ -55,6 +55,7 @@ class AppRecord:
     stop_task: asyncio.Task[None] | None = None
     start_after_stop: bool = False
     ownership_released: str | None = None
+    dashboard_content: Any = None  # the app's last dashboard_content_update (optional)
     buffer: deque[str | bytes] = field(default_factory=deque)
 
     @property

@@ -17,6 +17,7 @@ from wsquake.protocol import serialise, to_dict
 from wsquake.protocol.apps import (
     AppPermissionError,
     AppStopped,
+    DashboardModeChanged,
     PermissionErrorDetail,
     TpaConnectionAck,
     TpaConnectionError,
@@ -155,6 +156,10 @@ def data_stream(session_id: str, stream_type: str, data: Any) -> str:
             "timestamp": iso_now(),
         }
     )
+
+
+def dashboard_mode_changed(mode: str) -> str:
+    return serialise(DashboardModeChanged(mode=mode, timestamp=iso_now()))
 
 
 def app_stopped(reason: str) -> str:
