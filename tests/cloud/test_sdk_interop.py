@@ -201,3 +201,31 @@ async def test_stop_app_reaches_sdk_on_stop_and_cloud_ends_clean(harness: Harnes
 async def _disconnected(harness: Harness, cloud: Any) -> dict[str, Any] | None:
     view = await harness.app_view(cloud, EMAIL, PKG)
     return view if view["state"] == "disconnected" else None
+
+
+async def test_glasses_dispose_ends_the_sdk_session(harness: Harness) -> None:
+    # Timeline (protocol speed): glasses grace 1 s. The glasses close; after 1 s the cloud
+    # disposes the user session: stop_request (system_stop) reaches the SDK's onStop, the
+    # app socket is closed 1000 "User session ended", and the user leaves /api/sessions.
+    from wsquake.cloud import AppEntry
+
+    port = free_port()
+    entry = AppEntry(package_name=PKG, public_url=f"http://127.0.0.1:{port}", api_key=API_KEY)
+    cloud = await harness.cloud(entry, time_scale=1.0, boot_card_ms=0, glasses_grace_s=1)
+    async with node_app(harness, port, "button_press") as app:
+        await app.next("ready", timeout=STARTUP_S)
+        glasses = await harness.glasses(cloud, EMAIL)
+        await glasses.start_app(PKG)
+        await app.next("session")
+        await subscribed(glasses, PKG, ["button_press"], timeout=STEP_S)
+        await glasses.close()
+        stop = await app.next("stop")
+        assert stop["sessionId"] == SID
+        assert stop["reason"] == "system_stop"
+        await harness.until(
+            lambda: _no_users(harness, cloud), what="user session disposed", timeout=STEP_S
+        )
+
+
+async def _no_users(harness: Harness, cloud: Any) -> bool:
+    return bool((await harness.sessions(cloud))["users"] == [])
