@@ -8,7 +8,7 @@ from typing import Any
 from wsquake.cloud import wire
 from wsquake.cloud.core import CloudCore
 from wsquake.cloud.model import AppRecord
-from wsquake.cloud.transport import ConnKind
+from wsquake.cloud.transport import Connection, ConnKind
 from wsquake.protocol.lifecycle import AppState, SessionState, tpa_state_for
 
 __all__ = ["refresh_gauges", "sessions_snapshot"]
@@ -17,9 +17,6 @@ __all__ = ["refresh_gauges", "sessions_snapshot"]
 def _app_json(core: CloudCore, rec: AppRecord) -> dict[str, Any]:
     assert rec.state is not None
     tpa = tpa_state_for(rec.state, webhook_sent=rec.webhook_sent, start_failed=rec.start_failed)
-    age = None
-    if rec.conn is not None and rec.conn.liveness is not None:
-        age = int(rec.conn.liveness.pong_age() * 1000)
     return {
         "packageName": rec.package,
         "sessionId": rec.session_id,
@@ -28,13 +25,19 @@ def _app_json(core: CloudCore, rec: AppRecord) -> dict[str, Any]:
         "sockets": len(rec.sockets),
         "boundConn": rec.conn.conn_id if rec.conn is not None else None,
         "subscriptions": [s.to_wire() for s in rec.subscriptions],
-        "lastPongAgeMs": age,
+        "lastPongAgeMs": _pong_age_ms(rec.conn),
         "graceExpiresAt": (
             wire.iso_from_epoch(rec.grace_expires_at) if rec.grace_expires_at else None
         ),
         "startedAt": wire.iso_from_epoch(rec.started_at) if rec.started_at else None,
         "resurrections": rec.resurrections,
     }
+
+
+def _pong_age_ms(conn: Connection | None) -> int | None:
+    if conn is None or conn.liveness is None:
+        return None
+    return int(conn.liveness.pong_age() * 1000)
 
 
 def sessions_snapshot(core: CloudCore) -> dict[str, Any]:
@@ -55,6 +58,8 @@ def sessions_snapshot(core: CloudCore) -> dict[str, Any]:
                     wire.iso_from_epoch(user.disconnected_at) if user.disconnected_at else None
                 ),
                 "transcribing": core.is_transcribing(user),
+                # project extra: the current glasses socket's last pong age (§9.4)
+                "lastPongAgeMs": _pong_age_ms(user.glasses),
                 "apps": [_app_json(core, rec) for rec in user.apps.values()],
             }
         )
