@@ -137,8 +137,9 @@ async def _close_quietly(client: GlassesClient) -> None:
             await client.close()
 
 
-@pytest.fixture
-async def h() -> AsyncIterator[AppHarness]:
+@pytest.fixture(name="h")
+async def app_harness() -> AsyncIterator[AppHarness]:
+    """The harness as fixture ``h``; import ``app_harness`` into a test module to use it."""
     async with AppHarness() as harness:
         yield harness
 
@@ -263,11 +264,15 @@ class ScriptedCloud:
                 await self._new.wait()
         return self.seen[index]
 
+    def _stop_listening(self) -> None:
+        # Close only the listening sockets: a script calls this from inside a handler,
+        # and waiting for the server to close would wait for that handler.
+        assert self._server is not None
+        self._server.server.close()
+
     async def refuse(self) -> None:
         """Stop listening; keep the port bound so new connections are refused."""
-        assert self._server is not None
-        self._server.close(close_connections=False)
-        await self._server.wait_closed()
+        self._stop_listening()
         holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         holder.bind(("127.0.0.1", self.port))  # bound, not listening: RST on connect
@@ -275,9 +280,7 @@ class ScriptedCloud:
 
     async def hang(self) -> None:
         """Stop the WebSocket server and accept TCP on the same port without answering."""
-        assert self._server is not None
-        self._server.close(close_connections=False)
-        await self._server.wait_closed()
+        self._stop_listening()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", self.port))

@@ -271,6 +271,7 @@ class AppServer:
         self.port = 0
         self.sessions: dict[str, AppSession] = {}
         """The SDK's ``activeSessions`` map."""
+        self._epochs: dict[str, int] = {}
         self._all: dict[str, list[AppSession]] = {}
         """Every session this server created and has not yet retired, by id."""
         self._counters = _Counters()
@@ -574,6 +575,7 @@ class AppServer:
             history=self.history,
             wall_ns=self._wall_ns,
             clock=self._clock,
+            next_epoch=lambda: self._next_epoch(session_id),
         )
 
         def on_disconnected(s: AppSession, info: Disconnected) -> None:
@@ -598,6 +600,12 @@ class AppServer:
             session.remove_disconnected(on_disconnected)
             return False
         return True
+
+    def _next_epoch(self, session_id: str) -> int:
+        """Connection epochs count per session id in this server, across replacements."""
+        epoch = self._epochs.get(session_id, 0) + 1
+        self._epochs[session_id] = epoch
+        return epoch
 
     def _session_disconnected(self, session: AppSession, info: Disconnected) -> None:
         session_id = session.session_id

@@ -188,6 +188,7 @@ class AppSession:
         history: History | None = None,
         wall_ns: Callable[[], int] = time.time_ns,
         clock: Callable[[], float] = time.monotonic,
+        next_epoch: Callable[[], int] | None = None,
     ) -> None:
         self.config = config
         self.session_id = session_id
@@ -200,6 +201,8 @@ class AppSession:
         self.retry = SdkRetry(config.policy)
         self.phase = SessionPhase.NEW
         self.epoch = 0
+        self._next_epoch = next_epoch
+        """The app server numbers epochs per session id, across replaced sessions."""
         self._current: _Attempt | None = None
         self._acked_attempt: _Attempt | None = None
         self._disposed = False
@@ -287,7 +290,7 @@ class AppSession:
             # The SDK closes a socket it still holds before opening the next one; the old
             # socket's close is then ignored (abandoned).
             self._abandon(previous)
-        self.epoch += 1
+        self.epoch = self._next_epoch() if self._next_epoch is not None else self.epoch + 1
         loop = asyncio.get_running_loop()
         attempt = _Attempt(self.epoch, acked=loop.create_future(), started=self._clock())
         self._current = attempt
@@ -366,7 +369,7 @@ class AppSession:
                 # wait for the closing handshake so the peer's code is known
                 with contextlib.suppress(Exception):
                     await asyncio.shield(ws.wait_closed())
-        code = ws.close_code if ws.close_code is not None else int(CloseCode.ABNORMAL)
+        code = int(ws.close_code) if ws.close_code is not None else int(CloseCode.ABNORMAL)
         self._on_close(attempt, code, ws.close_reason or "")
 
     async def _send_on(self, ws: ClientConnection, message: Message) -> None:
@@ -532,7 +535,8 @@ class AppSession:
                 if attempt is not None and attempt.ws is not None:
                     attempt.ws.transport.abort()  # its 1006 close starts the next attempt
                 elif attempt is not None and attempt.task is not None:
-                    attempt.task.cancel()
+                    attempt.task.cancel()  # hung in the handshake: fail it as node would
+                    self._on_close(attempt, int(CloseCode.ABNORMAL), "")
 
     def _notify(self, info: Disconnected) -> None:
         for listener in list(self._disconnect_listeners):
@@ -621,6 +625,7 @@ class AppSession:
         """``ownership_release`` if OPEN (the SDK then waits 100 ms; we do not)."""
         if not self.is_open:
             return
+        self._emit(EventKind.NOTE, Outcome.INFO, text=f"ownership_release {reason}")
         with contextlib.suppress(SessionNotOpen):
             await self.send(
                 OwnershipRelease(
