@@ -306,3 +306,27 @@ def free_refusing_port() -> tuple[socket.socket, int]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     return sock, int(sock.getsockname()[1])
+
+
+async def until(
+    probe: Callable[[], Awaitable[Any]],
+    *,
+    what: str = "condition",
+    timeout: float = WAIT_S,  # noqa: ASYNC109
+    every: float = 0.02,
+) -> Any:
+    """Poll an HTTP-side ``probe`` until it returns something truthy.
+
+    Only for state that the cloud exposes solely through its HTTP API (registrations,
+    ``/api/sessions``) and that has no push channel; everything else is awaited.
+    """
+    last: Any = None
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                last = await probe()
+                if last:
+                    return last
+                await asyncio.sleep(every)
+    except TimeoutError:
+        raise AssertionError(f"{what} not reached within {timeout} s (last: {last!r})") from None

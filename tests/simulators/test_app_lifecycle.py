@@ -14,6 +14,7 @@ from tests.simulators.app_fixtures import (  # noqa: F401 - app_harness is the h
     ack,
     app_harness,
     events,
+    until,
     wait_event,
 )
 from wsquake.history import EventKind, MemoryHistory, Outcome
@@ -190,12 +191,9 @@ async def _settled(server) -> None:  # type: ignore[no-untyped-def]
 
 
 async def _until_registered(h: AppHarness, cloud_url: str, reg: str) -> None:
-    import asyncio
+    async def listed() -> bool:
+        body = (await h.http.get(f"{cloud_url}/api/tpa-server/registrations")).json()
+        mine = [r for r in body["registrations"] if r["registrationId"] == reg]
+        return bool(mine) and SID in mine[0]["activeSessions"]
 
-    async with asyncio.timeout(10):
-        while True:
-            body = (await h.http.get(f"{cloud_url}/api/tpa-server/registrations")).json()
-            mine = [r for r in body["registrations"] if r["registrationId"] == reg]
-            if mine and SID in mine[0]["activeSessions"]:
-                return
-            await asyncio.sleep(0.01)
+    await until(listed, what=f"{SID} in registration {reg}")
