@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import multiprocessing as mp
 import os
 import resource
@@ -60,10 +61,37 @@ def pin(cpus: set[int]) -> None:
 # =============================================================================== cloud
 
 
+class FirstFew(logging.Filter):
+    """Let the first ``keep`` records through and count the rest.
+
+    When the ramp exhausts the cloud's file descriptors, asyncio logs every failed
+    ``accept()`` with a traceback (thousands of them); a few are enough to see why.
+    """
+
+    def __init__(self, keep: int = 3) -> None:
+        super().__init__()
+        self.keep = keep
+        self.seen = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        self.seen += 1
+        return self.seen <= self.keep
+
+
 def cloud_process(conn: Connection, apps: list[tuple[str, str]], cpus: set[int]) -> None:
     pin(cpus)
     raise_nofile()
-    asyncio.run(_cloud_main(conn, apps))
+    logging.basicConfig(level=logging.WARNING, format="cloud %(levelname)s %(name)s: %(message)s")
+    noise = FirstFew()
+    logging.getLogger("asyncio").addFilter(noise)
+    try:
+        asyncio.run(_cloud_main(conn, apps))
+    finally:
+        if noise.seen > noise.keep:
+            print(
+                f"cloud: {noise.seen - noise.keep} further asyncio log records suppressed",
+                file=sys.stderr,
+            )
 
 
 async def _cloud_main(conn: Connection, apps: list[tuple[str, str]]) -> None:
@@ -194,6 +222,16 @@ class User:
                     self.window.release()
 
 
+@contextlib.asynccontextmanager
+async def phase(name: str, seconds: float = STEP_TIMEOUT_S) -> Any:
+    """Bound one set-up step; a timeout names the step."""
+    try:
+        async with asyncio.timeout(seconds):
+            yield
+    except TimeoutError:
+        raise TimeoutError(f"{name} took longer than {seconds:.0f} s") from None
+
+
 class Generator:
     def __init__(self, index: int, package: str) -> None:
         self.index = index
@@ -221,16 +259,20 @@ class Generator:
         }
         waiter: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self.webhooks.waiters[user.session_id] = waiter
-        user.glasses = await connect(
-            f"{base}/glasses-ws", additional_headers={"Authorization": f"Bearer {token}"}, **opts
-        )
+        async with phase("glasses connect"):
+            user.glasses = await connect(
+                f"{base}/glasses-ws",
+                additional_headers={"Authorization": f"Bearer {token}"},
+                **opts,
+            )
         self.users.append(user)
         self.tg.create_task(user.read_glasses())
         await user.glasses.send(json.dumps({"type": "start_app", "packageName": self.package}))
-        async with asyncio.timeout(STEP_TIMEOUT_S):
+        async with phase("start_app -> session_request webhook"):
             ws_url = await waiter
         del self.webhooks.waiters[user.session_id]
-        user.app = await connect(ws_url, **opts)
+        async with phase("app socket connect"):
+            user.app = await connect(ws_url, **opts)
         init = {
             "type": "tpa_connection_init",
             "sessionId": user.session_id,
@@ -238,7 +280,8 @@ class Generator:
             "apiKey": f"key-{self.package}",
         }
         await user.app.send(json.dumps(init))
-        ack = json.loads(await user.app.recv())
+        async with phase("tpa_connection_ack"):
+            ack = json.loads(await user.app.recv())
         if ack.get("type") != "tpa_connection_ack":
             raise RuntimeError(f"init refused: {ack}")
         self.tg.create_task(user.read_app())
@@ -252,7 +295,7 @@ class Generator:
                 }
             )
         )
-        async with asyncio.timeout(STEP_TIMEOUT_S):
+        async with phase("subscription -> app_state_change"):
             await user.subscribed.wait()
         return user
 
