@@ -44,7 +44,7 @@ def _run(cmd: list[str], **kwargs: object) -> int:
 
 
 def ensure_venv() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs on whatever python3 is
         sys.exit(f"wsquake needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     if not PYTHON.exists():
         print(f"creating virtualenv in {VENV}", flush=True)
