@@ -1,0 +1,65 @@
+"""``lifecycle``: app starts, resurrections and duplicate app sessions.
+
+* ``start_success_rate``: ``start_app ok`` / ``start_app invoke`` on the glasses side;
+  without ``start_app`` events, app sessions that reached ``init ok`` / app sessions that
+  got a ``session_request`` webhook. ``None`` when neither exists.
+* ``resurrections``: per app session id, ``session_request`` webhooks (``invoke``) after
+  the first, summed — resurrection after the grace, restart recovery and D12 retries
+  all show up here.
+* ``duplicate_sessions``: distinct session ids with a ``duplicate_session`` event.
+* ``webhook_failures``: ``webhook fail`` events; ``starts``, ``start_failures``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from wsquake.history.frame import HistoryFrames
+from wsquake.scenarios.checkers.base import CheckResult, Example
+from wsquake.scenarios.model import Scenario
+from wsquake.scenarios.thresholds import Verdict
+
+__all__ = ["check_lifecycle"]
+
+
+def check_lifecycle(
+    frames: HistoryFrames, scenario: Scenario, options: Mapping[str, Any] | None = None
+) -> CheckResult:
+    options = options or {}
+    max_examples = int(options.get("max_examples", 3))
+    ev = frames.events
+    kind, outcome = ev["kind"], ev["outcome"]
+    starts = int(((kind == "start_app") & (outcome == "invoke")).sum())
+    started = int(((kind == "start_app") & (outcome == "ok")).sum())
+    requests = ev[(kind == "webhook") & (outcome == "invoke")
+                  & (ev["request"] == "session_request")]
+    if starts:
+        rate: float | None = round(min(started, starts) / starts, 6)
+    else:
+        asked = set(requests["session_id"].astype(str))
+        acked = set(frames.acks[frames.acks["role"] == "app"]["session_id"].astype(str))
+        rate = round(len(asked & acked) / len(asked), 6) if asked else None
+        starts, started = len(asked), len(asked & acked)
+    per_session = requests.groupby("session_id", observed=True).size()
+    resurrections = int((per_session - 1).clip(lower=0).sum())
+    dups = ev[kind == "duplicate_session"]
+    dup_ids = sorted(set(dups["session_id"].astype(str)))
+    metrics: dict[str, float | int | None] = {
+        "start_success_rate": rate,
+        "resurrections": resurrections,
+        "duplicate_sessions": len(dup_ids),
+        "webhook_failures": int(((kind == "webhook") & (outcome == "fail")).sum()),
+        "starts": starts,
+        "start_failures": starts - started,
+    }
+    examples = tuple(
+        Example("apps", sid, "duplicate_session", "more than one live app session",
+                frames.excerpt(str(dups[dups["session_id"] == sid]["component"].iloc[0]), sid,
+                               frames.start_ns, frames.end_ns))
+        for sid in dup_ids[:max_examples]
+    )
+    verdict = Verdict.PASS if rate is not None else Verdict.UNKNOWN
+    summary = (f"start success {rate}, {resurrections} resurrection(s), {len(dup_ids)} "
+               "duplicate session(s)")
+    return CheckResult("lifecycle", verdict, metrics, examples, summary)
