@@ -85,6 +85,7 @@ async def test_oversized_glasses_frame_is_closed_1009(harness: Harness) -> None:
     close = await glasses.wait_closed()
     assert close.code == 1009
     await _still_fine(bob, bob_sock, "after-oversize")
+    assert await harness.metric(cloud, "wsquake_cloud_bad_frames_total", kind="glasses") == 1
 
 
 async def test_oversized_binary_glasses_frame_is_closed_1009(harness: Harness) -> None:
@@ -93,6 +94,7 @@ async def test_oversized_binary_glasses_frame_is_closed_1009(harness: Harness) -
     await glasses.next_message("connection_ack")
     await glasses.send_bytes(bytes(8192))
     assert (await glasses.wait_closed()).code == 1009
+    assert await harness.metric(cloud, "wsquake_cloud_bad_frames_total", kind="glasses") == 1
 
 
 async def test_oversized_app_frame_is_closed_1009(harness: Harness) -> None:
@@ -102,6 +104,7 @@ async def test_oversized_app_frame_is_closed_1009(harness: Harness) -> None:
     sock = await running_app(harness, glasses, app)
     await sock.display("y" * 8192)
     assert (await sock.wait_closed()).code == 1009
+    assert await harness.metric(cloud, "wsquake_cloud_bad_frames_total", kind="app") == 1
 
 
 async def test_binary_frame_before_init_is_malformed_message(harness: Harness) -> None:
@@ -112,7 +115,8 @@ async def test_binary_frame_before_init_is_malformed_message(harness: Harness) -
     error = await sock.next_message("tpa_connection_error")
     assert error["code"] == "MALFORMED_MESSAGE"
     assert (await sock.wait_closed()).code == 1008
-    assert (await harness.sessions(cloud))["connections"]["app_unbound"] == 0
+    await harness.until(lambda: _no_connections(harness, cloud), what="no app sockets left")
+    assert await harness.metric(cloud, "wsquake_cloud_bad_frames_total", kind="app") == 1
 
 
 async def test_binary_frame_from_a_bound_app_is_ignored(harness: Harness) -> None:
@@ -205,9 +209,14 @@ async def test_bad_app_inits_leave_no_unbound_sockets(harness: Harness) -> None:
         await sock.send_json(init)
         await sock.next_message("tpa_connection_error")
         assert (await sock.wait_closed()).code == 1008
-    body = await harness.sessions(cloud)
-    assert body["connections"] == {"glasses": 0, "app": 0, "app_unbound": 0}
+    await harness.until(lambda: _no_connections(harness, cloud), what="no app sockets left")
     assert await harness.metric(cloud, "wsquake_cloud_tpa_connection_errors_total") == 4
+
+
+async def _no_connections(harness: Harness, cloud: CloudServer) -> bool:
+    # The cloud forgets a socket when its close completes, a moment after the client's.
+    connections = (await harness.sessions(cloud))["connections"]
+    return bool(connections == {"glasses": 0, "app": 0, "app_unbound": 0})
 
 
 async def test_register_body_of_wrong_type_is_400_naming_the_field(harness: Harness) -> None:

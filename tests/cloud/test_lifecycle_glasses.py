@@ -98,8 +98,12 @@ async def test_grace_expiry_disposes_the_session(harness: Harness) -> None:
     await harness.until(
         lambda: _no_users(harness, cloud), what="no users left in /api/sessions"
     )
-    body = await harness.sessions(cloud)
-    assert body["connections"] == {"glasses": 0, "app": 0, "app_unbound": 0}
+    await harness.until(lambda: _no_connections(harness, cloud), what="no sockets left")
+
+
+async def _no_connections(harness: Harness, cloud: Any) -> bool:
+    connections = (await harness.sessions(cloud))["connections"]
+    return bool(connections == {"glasses": 0, "app": 0, "app_unbound": 0})
 
 
 async def _no_users(harness: Harness, cloud: Any) -> bool:
