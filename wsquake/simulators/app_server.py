@@ -123,7 +123,9 @@ class AppServerSettings:
     host: str = "127.0.0.1"
     port: int = 0
     public_url: str | None = None
-    """Base URL the cloud reaches this server at (default ``http://<host>:<port>``)."""
+    """Base URL the cloud reaches this server at (default ``http://<public_host>:<port>``)."""
+    public_host: str | None = None
+    """Host for the default public URL (default: ``host``; 127.0.0.1 for a wildcard)."""
     profile: SdkProfile = SdkProfile.SDK_2_1
     time_scale: float = 1.0
     ack_timeout_s: float = 5.0
@@ -294,7 +296,7 @@ class AppServer:
     def url(self) -> str:
         if self.settings.public_url:
             return self.settings.public_url.rstrip("/")
-        host = self.settings.host
+        host = self.settings.public_host or self.settings.host
         if host in ("0.0.0.0", "", "::"):
             host = "127.0.0.1"
         elif ":" in host:
