@@ -7,7 +7,6 @@ interval lasts 0.15 s, the Android init delay 1 s lasts 0.05 s, the cloud's ping
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -20,7 +19,7 @@ SECRET = "wsquake-simulators-test-secret-0123456789"
 SCALE = 0.05
 WAIT_S = 10.0
 
-CloudFactory = Callable[..., contextlib.AbstractAsyncContextManager[CloudServer]]
+CloudFactory = Callable[..., CloudServer]
 
 
 def cloud_settings(
@@ -39,7 +38,7 @@ def cloud_settings(
 def make_cloud() -> CloudFactory:
     """``async with make_cloud(*apps, port=0, **timings) as cloud`` (restartable on a port)."""
 
-    def factory(*apps: AppEntry, **kwargs: Any) -> contextlib.AbstractAsyncContextManager[CloudServer]:
+    def factory(*apps: AppEntry, **kwargs: Any) -> CloudServer:
         return CloudServer(cloud_settings(*apps, **kwargs))
 
     return factory

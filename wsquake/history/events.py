@@ -108,7 +108,7 @@ SCHEMA: Mapping[EventKind, KindSpec] = types.MappingProxyType(
         ),
         EventKind.ACK: KindSpec(
             _OBSERVED,
-            optional=("user_session", "apps", "settings"),
+            optional=("user_session", "apps", "start_time"),
             doc="details of a connection_ack received (beside init ok)",
         ),
         EventKind.SUBSCRIBE: KindSpec(

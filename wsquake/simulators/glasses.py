@@ -254,6 +254,15 @@ class GlassesClient:
     def connected(self) -> bool:
         return self.state is GlassesState.CONNECTED
 
+    def drop_transport(self) -> bool:
+        """Fault hook: abort the current TCP connection without a close frame (the link
+        breaks under the client). Returns False if there is no socket."""
+        ws = self._ws
+        if ws is None:
+            return False
+        ws.transport.abort()
+        return True
+
     async def wait_state(self, *states: GlassesState) -> GlassesState:
         """Wait until the client is in one of ``states`` (bound it with a timeout)."""
         while self.state not in states:
@@ -627,6 +636,7 @@ class GlassesClient:
             Outcome.OK,
             user_session=info is not None,
             apps=len(info.active_app_sessions) if info is not None else None,
+            start_time=str(info.start_time) if info and info.start_time is not None else None,
         )
         if self._init_pending:
             self._init_pending = False
