@@ -1,0 +1,68 @@
+"""health checker. Cloud timings: pong deadline 30 s + ping interval 10 s + close
+handshake 1 s = 41 s expected; snapshots every 5 s; glasses-link blackhole 10-100."""
+
+from __future__ import annotations
+
+import pytest
+
+from wsquake.scenarios import CloudSpec, Scenario, Verdict
+from wsquake.scenarios.checkers import run_check
+
+from .synth import Synth, session_body, user_entry
+
+SCENARIO = Scenario("t", "test")
+
+
+def history(detected_at: float | None, end: float = 100.0) -> Synth:
+    h = Synth().glasses_up()
+    h.fault("bh", "glasses-link", "timeout", 10, end)
+    t = 0.0
+    while t <= 120:
+        state = "CONNECTING" if detected_at is not None and t >= detected_at else "CONNECTED"
+        h.probe(t, session_body([user_entry(state=state)]))
+        t += 5
+    return h
+
+
+@pytest.mark.parametrize(("detected", "verdict", "detect_max"), [
+    (45.0, "pass", 35.0),   # 35 s after the blackhole began: within 41 s + 5 s slack
+    (70.0, "fail", 60.0),   # too late
+    (None, "fail", None),   # never (D3: no pong deadline)
+])
+def test_health_detection_time_per_history(detected, verdict, detect_max) -> None:
+    result = run_check("health", history(detected).frames(), SCENARIO)
+    assert result.verdict == Verdict(verdict), result.summary
+    assert result.metrics["detect_max_s"] == detect_max
+    assert result.metrics["expected_max_s"] == 41.0
+
+
+def test_health_counts_a_never_detected_session_as_undetected() -> None:
+    result = run_check("health", history(None).frames(), SCENARIO)
+    assert result.metrics["undetected"] == 1
+
+
+def test_health_does_not_judge_a_blackhole_shorter_than_the_deadline() -> None:
+    result = run_check("health", history(None, end=20.0).frames(), SCENARIO)
+    assert result.verdict is Verdict.PASS
+    assert result.metrics["too_short"] == 1
+
+
+def test_health_passes_with_no_blackhole() -> None:
+    h = Synth().glasses_up()
+    h.fault("d", "glasses-link", "down", 10, 12)
+    result = run_check("health", h.frames(), SCENARIO)
+    assert result.verdict is Verdict.PASS
+    assert result.metrics["blackholes"] == 0
+
+
+def test_health_is_unknown_without_snapshots() -> None:
+    h = Synth().glasses_up()
+    h.fault("bh", "glasses-link", "timeout", 10, 100)
+    assert run_check("health", h.frames(), SCENARIO).verdict is Verdict.UNKNOWN
+
+
+def test_health_expects_nothing_finite_when_the_pong_deadline_is_off() -> None:
+    d3 = Scenario("t", "test", cloud=CloudSpec(timings={"pong_deadline_s": 0}))
+    result = run_check("health", history(None).frames(), d3)
+    assert result.metrics["expected_max_s"] is None
+    assert result.verdict is Verdict.PASS  # nothing expected: thresholds must say more
