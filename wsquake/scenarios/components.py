@@ -22,7 +22,7 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,9 +77,13 @@ class AppRegistration:
     api_key: str
 
 
+#: ``wsquake apps --api-key`` template; :func:`api_key` is the same for the registry.
+API_KEY_TEMPLATE = "wsquake-{package}"
+
+
 def api_key(package: str) -> str:
     """The api key the runner registers for ``package`` (the app fleet gets the same)."""
-    return f"wsquake-{package}"
+    return API_KEY_TEMPLATE.format(package=package)
 
 
 def cloud_toml(
@@ -134,6 +138,8 @@ class Components:
         self.targets: dict[ProcessTarget, list[str]] = {}
         #: argv for every later start (e.g. the cloud on the port it bound first).
         self.restart_argv: dict[str, list[str]] = {}
+        #: called with the ready value after every later start (e.g. re-point proxies).
+        self.on_restart: dict[str, Callable[[object | None], Awaitable[None]]] = {}
 
     async def start(
         self,
@@ -172,6 +178,9 @@ class Components:
         self.journal.write("component_starting", component=proc.name, argv=argv or proc.argv)
         value = await proc.start(argv)
         self.journal.write("component_ready", component=proc.name, pid=proc.pid, ready=str(value))
+        hook = self.on_restart.get(proc.name)
+        if hook is not None:
+            await hook(value)
 
     async def stop_all(self) -> None:
         """Stop every child (newest first); errors are logged so every child is stopped."""

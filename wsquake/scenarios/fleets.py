@@ -8,36 +8,39 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-from wsquake.scenarios.components import api_key, wsquake_argv
+from wsquake.scenarios.components import API_KEY_TEMPLATE, wsquake_argv
 from wsquake.scenarios.model import Scenario
 
 __all__ = [
-    "FleetPlan",
+    "AppsReady",
     "apps_argv",
     "glasses_argv",
-    "parse_apps_ready",
     "parse_glasses_ready",
 ]
 
-_APPS_READY = re.compile(r"^wsquake apps (?:ready|listening)\b.*")
-_URL = re.compile(r"(https?://[^\s,;]+:\d+)")
+_APPS_READY = re.compile(r"^ready (\S+) (https?://[^\s/]+:\d+)(?:/webhook)?/?$")
 _GLASSES_READY = re.compile(r"^wsquake glasses (?:ready|running|connected)\b")
 
 
-@dataclass(frozen=True, slots=True)
-class FleetPlan:
-    packages: tuple[str, ...]
-    users: tuple[str, ...]
+class AppsReady:
+    """Readiness of ``wsquake apps``: one ``ready <package> <url>/webhook`` line per package.
 
+    Returns the base URLs in package order once every package has announced itself.
+    """
 
-def parse_apps_ready(line: str) -> tuple[str, ...] | None:
-    """The app servers' base URLs from the apps fleet's readiness line (package order)."""
-    if not _APPS_READY.match(line):
+    def __init__(self, packages: Sequence[str]) -> None:
+        self.packages = tuple(packages)
+        self.urls: dict[str, str] = {}
+
+    def __call__(self, line: str) -> tuple[str, ...] | None:
+        match = _APPS_READY.match(line.strip())
+        if match and match.group(1) in self.packages:
+            self.urls[match.group(1)] = match.group(2)
+        if len(self.urls) == len(self.packages):
+            return tuple(self.urls[p] for p in self.packages)
         return None
-    return tuple(u.rstrip("/") for u in _URL.findall(line))
 
 
 def parse_glasses_ready(line: str) -> str | None:
@@ -48,27 +51,27 @@ def apps_argv(
     scenario: Scenario,
     *,
     history: Path,
-    component: str,
-    ports: Sequence[int] | None = None,
     log_level: str = "WARNING",
 ) -> list[str]:
+    """``wsquake apps``: one echo app server per package, each on a free port.
+
+    The cloud reaches them only through the ``webhook-link`` proxies, so a restarted fleet
+    may bind new ports: the runner re-points the proxies.
+    """
     fleet = scenario.fleet
-    packages = fleet.package_names()
     args = [
         "apps",
+        "--packages", ",".join(fleet.package_names()),
+        "--api-key", API_KEY_TEMPLATE,
+        "--port", "0",
         "--history", str(history),
-        "--component", component,
         "--time-scale", repr(scenario.time_scale),
         "--profile", fleet.app_profile,
         "--seed", str(fleet.seed),
+        "--status-every", "3600",
     ]
-    for i, package in enumerate(packages):
-        port = ports[i] if ports else 0
-        args += ["--app", f"{package}:{api_key(package)}:{port}"]
-    for stream in fleet.streams:
-        args += ["--subscribe", stream]
-    for defect in scenario.cloud.sdk_defects():
-        args += ["--defect", defect]
+    if fleet.streams:
+        args += ["--subscribe", ",".join(fleet.streams)]
     return wsquake_argv(*args, log_level=log_level)
 
 

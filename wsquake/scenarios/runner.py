@@ -48,7 +48,7 @@ from wsquake.scenarios.components import (
     wsquake_argv,
 )
 from wsquake.scenarios.exceptions import ScenarioError
-from wsquake.scenarios.fleets import apps_argv, glasses_argv, parse_apps_ready, parse_glasses_ready
+from wsquake.scenarios.fleets import AppsReady, apps_argv, glasses_argv, parse_glasses_ready
 from wsquake.scenarios.live import RunStatus
 from wsquake.scenarios.model import ProcessStep, ProcessTarget, Scenario
 from wsquake.scenarios.probes import CloudProber
@@ -64,7 +64,7 @@ from wsquake.scenarios.rundir import (
 )
 from wsquake.scenarios.thresholds import Verdict, worst
 from wsquake.scenarios.timeline import FaultDriver
-from wsquake.scenarios.topology import Topology, create_topology
+from wsquake.scenarios.topology import Topology, create_topology, host_port
 
 __all__ = [
     "CheckOutcome",
@@ -471,22 +471,21 @@ class Runner:
         packages = fleet.package_names()
         app_urls: tuple[str, ...] = ()
         if packages:
-            argv = apps_argv(scenario, history=sdir.part("apps-0"), component="apps-0",
-                             log_level=s.child_log_level)
-            value = await components.start("apps-0", argv, parse_apps_ready,
+            argv = apps_argv(scenario, history=sdir.part("apps"), log_level=s.child_log_level)
+            value = await components.start("apps", argv, AppsReady(packages),
                                            target=ProcessTarget.APPS)
             assert isinstance(value, tuple)
             app_urls = value
-            if len(app_urls) != len(packages):
-                raise RuntimeError(
-                    f"apps-0 announced {len(app_urls)} app servers for {len(packages)} packages"
-                )
-            ports = [int(u.rsplit(":", 1)[1]) for u in app_urls]
-            components.restart_argv["apps-0"] = apps_argv(
-                scenario, history=sdir.part("apps-0"), component="apps-0", ports=ports,
-                log_level=s.child_log_level,
-            )
         topology = await create_topology(client, app_urls, cloud_url=s.cloud_url)
+        webhooks = topology.webhooks
+
+        async def repoint_webhooks(value: object | None) -> None:
+            # A restarted app fleet binds new ports; the cloud only knows the proxies.
+            assert isinstance(value, tuple)
+            for proxy, url in zip(webhooks, value, strict=True):
+                await client.update_proxy(proxy.name, upstream=host_port(url))
+
+        components.on_restart["apps"] = repoint_webhooks
         if s.cloud_url is None:
             regs = [AppRegistration(p, url, api_key(p))
                     for p, url in zip(packages, topology.webhook_urls(), strict=True)]
