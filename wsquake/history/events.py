@@ -314,6 +314,21 @@ class HistoryEvent:
         """A kind-specific field or ``default``."""
         return self.fields.get(name, default)
 
+    def integer(self, name: str) -> int:
+        """A kind-specific integer field (raises HistoryFormatError naming it if not one)."""
+        value = self.fields.get(name)
+        if not _is_int(value):
+            raise HistoryFormatError(f"expected an integer, got {value!r}", field=name)
+        assert isinstance(value, int)
+        return value
+
+    def number(self, name: str) -> float:
+        """A kind-specific numeric field as a float (raises HistoryFormatError if not one)."""
+        value = self.fields.get(name)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise HistoryFormatError(f"expected a number, got {value!r}", field=name)
+        return float(value)
+
     def to_dict(self) -> dict[str, Any]:
         """The flat JSON object: common fields first, then the kind-specific ones."""
         out: dict[str, Any] = {

@@ -167,11 +167,20 @@ class MemoryHistory(_Recorder):
         **fields: Scalar,
     ) -> HistoryEvent:
         event = self._make(kind, outcome, client_id, session_id, conn, fields)
+        self.append(event)
+        return event
+
+    def append(self, event: HistoryEvent) -> None:
+        """Keep an event made elsewhere (wakes matching waiters)."""
         self.events.append(event)
         for pred, fut in tuple(self._waiters):
             if not fut.done() and pred(event):
                 fut.set_result(event)
-        return event
+
+    def observe(self, recorder: _Recorder) -> Callable[[], None]:
+        """Mirror every event ``recorder`` records from now on (e.g. a HistoryWriter, so
+        a test can ``wait_for`` what goes to the file); returns a remover."""
+        return recorder.add_listener(self.append)
 
     def of(self, kind: EventKind, outcome: Outcome | None = None) -> list[HistoryEvent]:
         """The events of one kind (and outcome), in order."""
