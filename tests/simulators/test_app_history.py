@@ -71,3 +71,20 @@ async def test_history_file_holds_the_session_lifecycle_and_data(
     assert (receive["user"], receive["stream"], receive["seq"]) == (EMAIL, "button_press", 4)
     epochs = [e.conn for e in log.events if e.kind is EventKind.INIT and e.outcome is Outcome.OK]
     assert epochs == [1, 2]
+
+
+async def test_first_update_is_empty_on_a_fresh_session_and_complete_on_a_reconnect(
+    h: AppHarness,
+) -> None:
+    history = MemoryHistory("app")
+    server = await h.app_server(PKG, history=history, subscriptions=("button_press", "VAD"))
+    cloud = await h.cloud(server)
+    glasses = await h.glasses(cloud, EMAIL)
+    await glasses.start_app(PKG)
+    await wait_event(history, EventKind.SUBSCRIBE, where=lambda e: e["count"] == 2)
+    server.sessions[SID].abort_transport()
+    await wait_event(history, EventKind.SUBSCRIBE, where=lambda e: e.conn == 2)
+    updates = [(e.conn, e["streams"]) for e in history.of(EventKind.SUBSCRIBE)]
+    # fresh: the ack's update is empty, then one update per handler (SDK onSession)
+    assert updates == [(1, ""), (1, "button_press"), (1, "VAD,button_press"),
+                       (2, "VAD,button_press")]

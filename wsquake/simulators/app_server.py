@@ -30,14 +30,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 import uvicorn
@@ -51,19 +49,26 @@ from wsquake.history import EventKind, History, NullHistory, Outcome
 from wsquake.protocol import (
     OwnershipReleaseReason,
     ParseError,
-    SdkAppPolicy,
     SessionRequest,
     StopRequest,
     UnknownType,
     parse_webhook,
 )
-from wsquake.simulators.app_session import (
-    AppSession,
+from wsquake.simulators.app_model import (
+    App,
+    AppServerError,
+    AppServerSettings,
+    AppServerStats,
     ConnectFailed,
     Disconnected,
+    RegistrationFailed,
+    SdkProfile,
     SessionConfig,
     SessionPhase,
+    SubscriberApp,
 )
+from wsquake.simulators.app_session import AppSession
+from wsquake.simulators.registration import TpaRegistration
 
 __all__ = [
     "App",
@@ -80,150 +85,6 @@ logger = logging.getLogger(__name__)
 
 STARTUP_TIMEOUT_S = 10.0
 HTTP_TIMEOUT_S = 10.0
-
-
-class AppServerError(Exception):
-    """Base of the app server's errors.
-
-    Tree::
-
-        AppServerError
-        └── RegistrationFailed   the cloud refused or did not answer the registration
-    """
-
-
-class RegistrationFailed(AppServerError):
-    def __init__(self, url: str, problem: str) -> None:
-        super().__init__(f"registration at {url} failed: {problem}")
-        self.url = url
-        self.problem = problem
-
-
-class SdkProfile(StrEnum):
-    SDK_2_1 = "sdk_2_1"
-    """@mentra/sdk 2.1.29 (default)."""
-    SDK_2_0 = "sdk_2_0"
-    """mid-2025 SDK: every close drops the map entry; no replacement (D6)."""
-
-
-def _positive(key: str, value: Any, *, zero_ok: bool = True) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ConfigError(key, f"expected a finite number, got {value!r}")
-    if value < 0 or (value == 0 and not zero_ok):
-        raise ConfigError(key, f"expected a number {'>=' if zero_ok else '>'} 0, got {value!r}")
-
-
-@dataclass(frozen=True, slots=True)
-class AppServerSettings:
-    """One simulated app server. Durations are protocol seconds, multiplied by
-    ``time_scale`` (the webhook delay included)."""
-
-    package_name: str
-    api_key: str
-    host: str = "127.0.0.1"
-    port: int = 0
-    public_url: str | None = None
-    """Base URL the cloud reaches this server at (default ``http://<public_host>:<port>``)."""
-    public_host: str | None = None
-    """Host for the default public URL (default: ``host``; 127.0.0.1 for a wildcard)."""
-    profile: SdkProfile = SdkProfile.SDK_2_1
-    time_scale: float = 1.0
-    ack_timeout_s: float = 5.0
-    max_reconnect_attempts: int = 3
-    reconnect_delay_s: float = 1.0
-    hung_attempt_stalls: bool = True
-    subscriptions: tuple[str, ...] = ()
-    """Streams the default app subscribes in ``on_session``."""
-    register_with: str | None = None
-    """Cloud base URL (``http://host:port``) to register with as a TPA server."""
-    server_urls: tuple[str, ...] = ()
-    """``serverUrls`` for the registration; default ``ws://<cloud>/app-ws``."""
-    heartbeat_interval_s: float = 60.0
-    webhook_delay_s: float = 0.0
-    duplicate_settle_s: float = 1.0
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.package_name, str) or not self.package_name.strip():
-            raise ConfigError("package_name", "must be a non-empty string")
-        if not isinstance(self.api_key, str) or not self.api_key:
-            raise ConfigError("api_key", "must be a non-empty string")
-        if isinstance(self.port, bool) or not isinstance(self.port, int) or not (
-            0 <= self.port <= 65535
-        ):
-            raise ConfigError("port", f"expected an integer 0-65535, got {self.port!r}")
-        try:
-            object.__setattr__(self, "profile", SdkProfile(self.profile))
-        except ValueError:
-            raise ConfigError(
-                "profile", f"expected sdk_2_1 or sdk_2_0, got {self.profile!r}"
-            ) from None
-        _positive("time_scale", self.time_scale, zero_ok=False)
-        for key in ("ack_timeout_s", "reconnect_delay_s", "webhook_delay_s",
-                    "duplicate_settle_s"):
-            _positive(key, getattr(self, key))
-        _positive("heartbeat_interval_s", self.heartbeat_interval_s, zero_ok=False)
-        attempts = self.max_reconnect_attempts
-        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 0:
-            raise ConfigError(
-                "max_reconnect_attempts", f"expected an integer >= 0, got {attempts!r}"
-            )
-        for key in ("register_with", "public_url"):
-            value = getattr(self, key)
-            if value is not None and not str(value).startswith(("http://", "https://")):
-                raise ConfigError(key, f"expected an http(s) URL, got {value!r}")
-        for url in self.server_urls:
-            if not url.startswith(("ws://", "wss://")):
-                raise ConfigError("server_urls", f"expected ws(s) URLs, got {url!r}")
-
-    def policy(self) -> SdkAppPolicy:
-        """The SDK policy with ``time_scale`` applied."""
-        return SdkAppPolicy(
-            max_attempts=self.max_reconnect_attempts,
-            base_delay_s=self.reconnect_delay_s,
-            ack_timeout_s=self.ack_timeout_s,
-            name=self.profile.value,
-        ).scaled(self.time_scale)
-
-    def scaled(self, seconds: float) -> float:
-        return seconds * self.time_scale
-
-
-class App(Protocol):
-    """What an app server runs: the SDK's overridable ``onSession`` / ``onStop``."""
-
-    async def on_session(self, session: AppSession) -> None: ...
-
-    async def on_stop(self, session_id: str, user_id: str, reason: str) -> None: ...
-
-
-@dataclass(slots=True)
-class SubscriberApp:
-    """Subscribes to ``streams`` in ``on_session`` (one update per stream, as the SDK's
-    handlers do); what it receives is recorded by the session."""
-
-    streams: Sequence[str] = ()
-
-    async def on_session(self, session: AppSession) -> None:
-        for stream in self.streams:
-            await session.subscribe(stream)
-
-    async def on_stop(self, session_id: str, user_id: str, reason: str) -> None:
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class AppServerStats:
-    """Counters for status lines and ``/health``."""
-
-    sessions: int
-    live: int
-    reconnects: int
-    received: int
-    lost_sends: int
-    gaps: int
-    duplicates: int
-    webhooks: int
-    webhook_failures: int
 
 
 class _QuietServer(uvicorn.Server):
@@ -243,8 +104,6 @@ class _Counters:
     finished_reconnects: int = 0
     finished_lost: int = 0
     finished_gaps: int = 0
-    registrations: int = 0
-    heartbeats: int = 0
 
 
 class AppServer:
@@ -280,7 +139,7 @@ class AppServer:
         self.webhook_delay_s = settings.scaled(settings.webhook_delay_s)
         """Wall seconds every webhook reply is delayed by (settable at any time)."""
         self._fail_next = 0
-        self.registration_id: str | None = None
+        self.registration: TpaRegistration | None = None
         self._stack: contextlib.AsyncExitStack | None = None
         self._tg: asyncio.TaskGroup | None = None
         self._server: _QuietServer | None = None
@@ -288,7 +147,6 @@ class AppServer:
         self._http: httpx.AsyncClient | None = None
         self._closing = False
         self._heartbeat_task: asyncio.Task[None] | None = None
-        self._register_url: str | None = settings.register_with
 
     # --- addresses -----------------------------------------------------------------------------
 
@@ -374,7 +232,7 @@ class AppServer:
                     raise AppServerError(f"{self.package_name}: HTTP server stopped at startup")
                 await asyncio.sleep(0.005)
         logger.info("app server %s listening on %s", self.package_name, self.webhook_url)
-        if self._register_url:
+        if self.settings.register_with:
             await self.register()
 
     async def _serve(self, server: uvicorn.Server, sock: socket.socket) -> None:
@@ -402,74 +260,40 @@ class AppServer:
         if self._serve_task is not None:
             await self._serve_task
 
-    # --- registration (§7.3) ---------------------------------------------------------------------
-
-    def _server_urls(self, cloud: str) -> list[str]:
-        if self.settings.server_urls:
-            return list(self.settings.server_urls)
-        return ["ws" + cloud[len("http"):] + "/app-ws"]
+    # --- registration (§7.3) -------------------------------------------------------------
 
     async def register(self, cloud_url: str | None = None) -> str:
         """Register with the cloud (``cloud_url``, default ``register_with``) as a TPA
         server and keep the registration alive with heartbeats; returns the
         ``registrationId``. A new instance with the same ``webhookUrl`` registering makes
         the cloud recover the sessions the old one had."""
-        if cloud_url is not None:
-            if not cloud_url.startswith(("http://", "https://")):
-                raise ConfigError("register_with", f"expected an http(s) URL, got {cloud_url!r}")
-            self._register_url = cloud_url
         if self._http is None or self._tg is None:
             raise AppServerError(f"{self.package_name}: register() before the server started")
-        if not self._register_url:
+        url = cloud_url or self.settings.register_with
+        if not url:
             raise ConfigError("register_with", "no cloud URL to register with")
-        cloud = self._register_url.rstrip("/")
-        url = cloud + "/api/tpa-server/register"
-        body = {
-            "packageName": self.package_name,
-            "apiKey": self.settings.api_key,
-            "webhookUrl": self.webhook_url,
-            "serverUrls": self._server_urls(cloud),
-        }
-        try:
-            response = await self._http.post(url, json=body)
-        except httpx.HTTPError as exc:
-            raise RegistrationFailed(url, f"{type(exc).__name__}: {exc}") from exc
-        if response.status_code != 201:
-            raise RegistrationFailed(url, f"HTTP {response.status_code}: {response.text[:200]}")
-        try:
-            registration_id = response.json()["registrationId"]
-        except (ValueError, KeyError, TypeError):
-            raise RegistrationFailed(url, f"no registrationId in {response.text[:200]!r}") from None
-        if not isinstance(registration_id, str):
-            raise RegistrationFailed(url, f"registrationId is not a string: {registration_id!r}")
-        self.registration_id = registration_id
-        self._counters.registrations += 1
-        self.history.record(EventKind.NOTE, Outcome.INFO, client_id=self.package_name,
-                            text=f"registered {registration_id} at {url}")
-        logger.info("%s registered as %s", self.package_name, registration_id)
-        if self._heartbeat_task is None:
-            self._heartbeat_task = self._tg.create_task(self._heartbeats(), name="app-heartbeat")
+        if self.registration is not None and self._heartbeat_task is not None:
+            self._heartbeat_task.cancel()
+            self._heartbeat_task = None
+        self.registration = TpaRegistration(
+            http=self._http,
+            cloud_url=url,
+            package_name=self.package_name,
+            api_key=self.settings.api_key,
+            webhook_url=self.webhook_url,
+            history=self.history,
+            server_urls=self.settings.server_urls,
+            heartbeat_interval_s=self.settings.scaled(self.settings.heartbeat_interval_s),
+        )
+        registration_id = await self.registration.register()
+        self._heartbeat_task = self._tg.create_task(
+            self.registration.run_heartbeats(), name=f"app-heartbeat:{self.package_name}"
+        )
         return registration_id
 
-    async def _heartbeats(self) -> None:
-        assert self._http is not None and self._register_url
-        url = self._register_url.rstrip("/") + "/api/tpa-server/heartbeat"
-        interval = self.settings.scaled(self.settings.heartbeat_interval_s)
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                response = await self._http.post(url, json={"registrationId": self.registration_id})
-                if response.status_code == 404:
-                    logger.warning("%s: registration unknown to the cloud; registering again",
-                                   self.package_name)
-                    await self.register()
-                elif response.status_code == 200:
-                    self._counters.heartbeats += 1
-                else:
-                    logger.warning("%s: heartbeat got HTTP %d", self.package_name,
-                                   response.status_code)
-            except (httpx.HTTPError, RegistrationFailed) as exc:
-                logger.warning("%s: heartbeat failed: %s", self.package_name, exc)
+    @property
+    def registration_id(self) -> str | None:
+        return self.registration.registration_id if self.registration else None
 
     # --- faults --------------------------------------------------------------------------
 

@@ -29,8 +29,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -47,7 +46,6 @@ from wsquake.protocol import (
     Message,
     OwnershipRelease,
     ParseError,
-    SdkAppPolicy,
     SdkRetry,
     SubscriptionUpdate,
     TpaConnectionAck,
@@ -58,6 +56,15 @@ from wsquake.protocol import (
     serialise,
 )
 from wsquake.protocol.retry import Retry, RetryAction
+from wsquake.simulators.app_model import (
+    AckTimeout,
+    AppSessionError,
+    ConnectFailed,
+    Disconnected,
+    SessionConfig,
+    SessionNotOpen,
+    SessionPhase,
+)
 
 __all__ = [
     "AckTimeout",
@@ -75,89 +82,6 @@ logger = logging.getLogger(__name__)
 
 StreamHandler: TypeAlias = Callable[["AppSession", DataStream], Awaitable[None] | None]
 """Called for each ``data_stream`` whose ``streamType`` equals the subscribed key."""
-
-
-# --- errors -----------------------------------------------------------------------------------
-
-
-class AppSessionError(Exception):
-    """Base of the app simulator's session errors.
-
-    Tree::
-
-        AppSessionError
-        ├── ConnectFailed        connect() did not reach the ack
-        │   └── AckTimeout       no tpa_connection_ack within ack_timeout_s
-        └── SessionNotOpen       send() while the socket is not OPEN
-    """
-
-
-class ConnectFailed(AppSessionError):
-    def __init__(self, session_id: str, problem: str) -> None:
-        super().__init__(f"{session_id}: connect failed: {problem}")
-        self.session_id = session_id
-        self.problem = problem
-
-
-class AckTimeout(ConnectFailed):
-    def __init__(self, session_id: str, timeout_s: float) -> None:
-        super().__init__(session_id, f"no tpa_connection_ack within {timeout_s:.3f} s")
-        self.timeout_s = timeout_s
-
-
-class SessionNotOpen(AppSessionError):
-    """The SDK's ``WebSocket not connected (current state: …)``."""
-
-    def __init__(self, session_id: str, state: str) -> None:
-        super().__init__(f"{session_id}: WebSocket not connected (current state: {state})")
-        self.session_id = session_id
-        self.state = state
-
-
-# --- values -----------------------------------------------------------------------------------
-
-
-class SessionPhase(StrEnum):
-    """Where the session is (observability; the SDK keeps no such field)."""
-
-    NEW = "new"
-    CONNECTING = "connecting"
-    OPEN = "open"
-    """Socket open and acked."""
-    WAITING = "waiting"
-    """Waiting the delay before a reconnect attempt."""
-    STOPPED = "stopped"
-    """The close said not to reconnect (1000/1001/1008, "App stopped", session ended)."""
-    GAVE_UP = "gave_up"
-    """Permanent disconnect 4000."""
-    DISCONNECTED = "disconnected"
-    """``disconnect()`` was called."""
-
-
-@dataclass(frozen=True, slots=True)
-class Disconnected:
-    """The SDK's ``disconnected`` event."""
-
-    code: int
-    reason: str
-    was_clean: bool = False
-    permanent: bool = False
-    session_ended: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class SessionConfig:
-    """What every session of one app server shares."""
-
-    package_name: str
-    api_key: str
-    policy: SdkAppPolicy = field(default_factory=SdkAppPolicy)
-    """Already scaled: ``ack_timeout_s``, ``base_delay_s``, ``max_attempts``."""
-    hung_attempt_stalls: bool = True
-    """D14 (upstream behaviour): an attempt that times out waiting for its ack is not
-    closed, so only its eventual close advances the sequence. False: such an attempt is
-    aborted (a 1006 close) and the next one follows."""
-    max_message_bytes: int = 1 << 20
 
 
 @dataclass(slots=True, eq=False)
@@ -655,7 +579,8 @@ class AppSession:
         if attempt.ws is not None:
             self._emit(EventKind.CLOSE, Outcome.INVOKE, conn=attempt.epoch, code=1005,
                        initiator="self")
-            await self._close_ws(attempt.ws)
+            # node's ws.close() does not wait for the closing handshake; neither do we
+            self._tg.create_task(self._close_ws(attempt.ws))
         elif attempt.task is not None:
             attempt.task.cancel()
 
