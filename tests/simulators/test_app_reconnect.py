@@ -52,27 +52,61 @@ def close_first_with(code: int, reason: str = ""):  # type: ignore[no-untyped-de
 
 
 @pytest.mark.parametrize(
-    ("code", "reason"),
+    ("code", "reason", "kept_in_map"),
     [
-        (1000, "App stopped"),
-        (1001, "Ping timeout - no pong received"),
-        (1008, "Superseded by a newer connection"),
-        (4001, "App stopped"),
-        (1000, "User session ended"),
+        (1000, "App stopped", False),
+        (1001, "Ping timeout - no pong received", False),
+        (1008, "Superseded by a newer connection", True),  # a zombie entry, never retried
+        (4001, "App stopped", True),  # no reconnect, but not "clean": entry kept
+        (1000, "User session ended", False),
     ],
 )
 async def test_close_that_stops_the_sdk_does_not_reconnect(
-    h: AppHarness, code: int, reason: str
+    h: AppHarness, code: int, reason: str, kept_in_map: bool
 ) -> None:
     peer = await h.scripted(close_first_with(code, reason))
     history = MemoryHistory("app")
-    await start(h, peer, history)
+    server = await start(h, peer, history)
     close = await wait_event(history, EventKind.CLOSE, where=lambda e: e["code"] == code)
     assert close["reason"] == reason
     # no attempt within twice the first reconnect delay
     with pytest.raises(TimeoutError):
         await peer.connection(1, timeout=units(2))
     assert not history.of(EventKind.RECONNECT_WAIT)
+    # permanent, session-ended and clean (1000/1001) closes ran onStop and left the map
+    assert (SID in server.sessions) is kept_in_map
+
+
+async def test_sdk_2_0_drops_a_reconnecting_session_from_its_map_so_stop_misses_it(
+    h: AppHarness,
+) -> None:
+    # D6's app half: the mid-2025 SDK forgets the session on any close, but the session
+    # itself reconnects; a stop_request then finds nothing and the socket lives on.
+    peer = await h.scripted(close_first_with(1011, "restart"))
+    history = MemoryHistory("app")
+    server = await start(h, peer, history, profile="sdk_2_0")
+    await wait_event(history, EventKind.SUBSCRIBE, where=lambda e: e.conn == 2)
+    assert server.sessions == {}
+    stop = await h.http.post(server.webhook_url, json={
+        "type": "stop_request", "sessionId": SID, "userId": EMAIL, "reason": "user_disabled"})
+    assert stop.status_code == 200
+    assert server.stats().live == 1
+    assert not (await peer.connection(1)).closed.is_set()
+
+
+async def test_sdk_2_1_keeps_a_reconnecting_session_so_stop_reaches_it(h: AppHarness) -> None:
+    peer = await h.scripted(close_first_with(1011, "restart"))
+    history = MemoryHistory("app")
+    server = await start(h, peer, history)
+    await wait_event(history, EventKind.SUBSCRIBE, where=lambda e: e.conn == 2)
+    assert list(server.sessions) == [SID]
+    stop = await h.http.post(server.webhook_url, json={
+        "type": "stop_request", "sessionId": SID, "userId": EMAIL, "reason": "user_disabled"})
+    assert stop.status_code == 200
+    second = await peer.connection(1)
+    await second.closed.wait()
+    assert second.close_code == 1005
+    assert server.sessions == {} and server.stats().live == 0
 
 
 @pytest.mark.parametrize(("code", "reason"), [(1011, "boom"), (4002, "custom"), (1012, "")])

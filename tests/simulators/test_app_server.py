@@ -175,3 +175,22 @@ async def test_slow_webhook_past_the_start_timeout_fails_the_start(h: AppHarness
     close = await wait_event(history, EventKind.CLOSE, where=lambda e: e["code"] == 1008)
     assert close["initiator"] == "peer"
     assert server.sessions == {}
+
+
+async def test_stop_app_sends_stop_request_and_the_session_closes_without_reconnect(
+    h: AppHarness,
+) -> None:
+    history = MemoryHistory("app")
+    server = await h.app_server(history=history)
+    cloud = await h.cloud(server)
+    glasses = await h.glasses(cloud, EMAIL)
+    await glasses.start_app(PKG)
+    await wait_event(history, EventKind.SUBSCRIBE, where=lambda e: e["streams"] == "button_press")
+    await glasses.stop_app(PKG)
+    stop = await wait_event(history, EventKind.WEBHOOK, Outcome.OK,
+                            where=lambda e: e["request"] == "stop_request")
+    assert stop.session_id == SID and stop["status"] == 200
+    closed = await wait_event(history, EventKind.CLOSE, Outcome.INVOKE)
+    assert closed["code"] == 1005 and closed["initiator"] == "self"
+    assert server.sessions == {}
+    assert not history.of(EventKind.RECONNECT_WAIT)
