@@ -171,3 +171,10 @@ def test_recovery_merges_flapping_windows_into_one_episode() -> None:
     m = check_recovery(h.frames(), SCENARIO).metrics
     assert m["episodes"] == 1
     assert m["recovered"] == 1
+
+
+def test_recovery_reports_never_per_role() -> None:
+    h = base()
+    never(h)
+    m = check_recovery(h.frames(), SCENARIO).metrics
+    assert (m["app_never"], m["glasses_never"]) == (1, 0)

@@ -17,8 +17,10 @@ D = E + ``recovery_window_s`` the deadline:
 
 Metrics: ``rate`` = recovered / disrupted (1.0 when nothing was disrupted), ``p50_s``,
 ``p95_s``, ``p99_s``, ``max_s`` of the time to recover (recovered and late), ``never``,
-``late``, ``disrupted``, ``recovered``, ``not_affected``, ``episodes``, and
-``detect_p95_s``, ``reconnect_p95_s``, ``resubscribe_p95_s``, ``caught_up_p95_s``. Options:
+``late``, ``disrupted``, ``recovered``, ``not_affected``, ``episodes``,
+``detect_p95_s``, ``reconnect_p95_s``, ``resubscribe_p95_s``, ``caught_up_p95_s``, and per
+role ``glasses_never``, ``glasses_late``, ``glasses_p95_s``, ``app_never``, ``app_late``,
+``app_p95_s``. Options:
 ``max_examples`` (3), ``roles`` (``("glasses", "app")``).
 """
 
@@ -51,6 +53,7 @@ _Key = tuple[str, str]
 @dataclass(slots=True)
 class _Case:
     key: _Key
+    role: str
     outcome: str
     start_ns: int
     deadline_ns: int
@@ -163,8 +166,8 @@ def _one(key: _Key, role: str, start: int, end: int, deadline: int,
             ((t > end) & (t <= deadline)).any() for t, _ in before.values()
         )
         if not stalled:
-            return _Case(key, "not_affected", start, deadline)
-        case = _Case(key, "never", start, deadline, detail="data stopped without a close")
+            return _Case(key, role, "not_affected", start, deadline)
+        case = _Case(key, role, "never", start, deadline, detail="data stopped without a close")
         caught = _caught_up(before, end, end)
         if not np.isnan(caught):
             case.caught_up = caught - end
@@ -172,7 +175,7 @@ def _one(key: _Key, role: str, start: int, end: int, deadline: int,
             case.outcome = "recovered" if caught <= deadline else "late"
         return case
     begin = max(float(end), loss)
-    case = _Case(key, "never", start, deadline, detect=loss - start)
+    case = _Case(key, role, "never", start, deadline, detect=loss - start)
     ack = _first_at_or_after(acks, loss)
     if np.isnan(ack):
         case.detail = "no new connection was acknowledged after the loss"
@@ -212,9 +215,13 @@ def _result(frames: HistoryFrames, scenario: Scenario, cases: list[_Case], n_epi
               for o in ("recovered", "late", "never", "not_affected")}
     disrupted = counts["recovered"] + counts["late"] + counts["never"]
 
-    def p(attr: str, q: float) -> float | None:
-        values = [getattr(c, attr) for c in cases if c.outcome != "not_affected"]
+    def p(attr: str, q: float, role: str | None = None) -> float | None:
+        values = [getattr(c, attr) for c in cases
+                  if c.outcome != "not_affected" and role in (None, c.role)]
         return percentile(to_scenario_s(np.asarray(values, dtype=float), scenario), q)
+
+    def n(outcome: str, role: str) -> int:
+        return sum(c.outcome == outcome and c.role == role for c in cases)
 
     metrics: dict[str, float | int | None] = {
         "rate": round(counts["recovered"] / disrupted, 6) if disrupted else 1.0,
@@ -232,6 +239,12 @@ def _result(frames: HistoryFrames, scenario: Scenario, cases: list[_Case], n_epi
         "reconnect_p95_s": p("reconnect", 95),
         "resubscribe_p95_s": p("resubscribe", 95),
         "caught_up_p95_s": p("caught_up", 95),
+        "glasses_never": n("never", "glasses"),
+        "glasses_late": n("late", "glasses"),
+        "glasses_p95_s": p("total", 95, "glasses"),
+        "app_never": n("never", "app"),
+        "app_late": n("late", "app"),
+        "app_p95_s": p("total", 95, "app"),
     }
     bad = [c for c in cases if c.outcome == "never"] + [c for c in cases if c.outcome == "late"]
     examples = tuple(
