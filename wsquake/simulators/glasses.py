@@ -223,8 +223,12 @@ class GlassesClient:
     # ------------------------------------------------------------------ lifecycle
 
     async def __aenter__(self) -> Self:
+        # The TaskGroup is exited by a plain callback (after stop()), so an exception in
+        # the caller's ``async with`` body is not wrapped into an ExceptionGroup.
         stack = contextlib.AsyncExitStack()
-        tg = await stack.enter_async_context(asyncio.TaskGroup())
+        tg = asyncio.TaskGroup()
+        await tg.__aenter__()
+        stack.push_async_callback(tg.__aexit__, None, None, None)
         self._run_task = tg.create_task(self.run(), name=f"glasses-{self.user}")
         self._stack = stack
         return self
