@@ -138,3 +138,27 @@ async def test_status_lines_are_plain_when_not_a_tty() -> None:
     assert lines[0].startswith("ready a.b http://127.0.0.1:")
     assert any(line.startswith("apps 1 · sessions 0") for line in lines[1:-1])
     assert lines[-1].startswith("stopped: ")
+
+
+def test_flags_override_env_which_overrides_the_config_file(tmp_path: Path) -> None:
+    from wsquake.simulators.app_cli import build_fleet_settings
+
+    config = tmp_path / "apps.toml"
+    config.write_text('packages = ["a.b", "c.d"]\napi_key = "file-key"\n'
+                      'time_scale = 0.5\nprofile = "sdk_2_0"\n')
+    args = parse(["--config", str(config), "--time-scale", "0.1"])
+    env = {"WSQUAKE_APPS_API_KEY": "env-{package}", "WSQUAKE_APPS_TIME_SCALE": "0.2",
+           "WSQUAKE_PORT": "1"}  # another area's variable: ignored
+    settings = build_fleet_settings(args, env)
+    assert settings.packages == ("a.b", "c.d")
+    assert settings.key_for("a.b") == "env-a.b"
+    assert settings.time_scale == 0.1
+    assert settings.profile.value == "sdk_2_0" and settings.port == 0
+
+
+def test_apps_command_without_packages_exits_64_naming_packages(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = parse(["--api-key", "k"])
+    assert run_apps(args) == 64
+    assert "packages" in capsys.readouterr().err

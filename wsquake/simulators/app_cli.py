@@ -18,12 +18,14 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
+from collections.abc import Mapping
 from typing import Any, TextIO
 
 from wsquake.config import ConfigError
-from wsquake.simulators.app_fleet import AppFleet, AppFleetSettings
+from wsquake.simulators.app_fleet import AppFleet, AppFleetSettings, load_app_fleet_settings
 from wsquake.simulators.app_server import AppServerError, SdkProfile
 
 __all__ = ["add_apps_parser", "build_fleet_settings", "run_apps"]
@@ -46,25 +48,30 @@ def add_apps_parser(subparsers: Any) -> argparse.ArgumentParser:
         description="Run one simulated app server per package (the @mentra/sdk AppServer "
         "and AppSession rules), each answering echo probes.",
     )
-    parser.add_argument("--packages", required=True, type=_csv, metavar="PKG[,PKG...]",
-                        help="package names, comma-separated")
-    parser.add_argument("--api-key", required=True, dest="api_key", metavar="KEY",
+    parser.add_argument("--config", metavar="FILE",
+                        help="settings TOML (top-level keys: packages, api_key, host, ...)")
+    parser.add_argument("--packages", type=_csv, metavar="PKG[,PKG...]",
+                        help="package names, comma-separated (required here, in the config"
+                        " or in WSQUAKE_APPS_PACKAGES)")
+    parser.add_argument("--api-key", dest="api_key", metavar="KEY",
                         help="api key; '{package}' is replaced by each package name")
-    parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=0,
+    parser.add_argument("--host", help="bind address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int,
                         help="base port: app i listens on PORT+i (default 0 = free ports)")
     parser.add_argument("--public-host", dest="public_host",
                         help="host the cloud reaches the apps at (default: --host)")
     parser.add_argument("--register-with", dest="register_with", metavar="URL",
                         help="cloud base URL to register with as TPA servers")
-    parser.add_argument("--profile", default=SdkProfile.SDK_2_1.value,
-                        choices=[p.value for p in SdkProfile], help="SDK profile")
-    parser.add_argument("--subscribe", type=_csv, default=(), metavar="STREAM[,STREAM...]",
+    parser.add_argument("--profile", choices=[p.value for p in SdkProfile],
+                        help="SDK profile (default sdk_2_1)")
+    parser.add_argument("--subscribe", type=_csv, dest="subscriptions",
+                        metavar="STREAM[,STREAM...]",
                         help="streams each app subscribes to besides the probe stream")
-    parser.add_argument("--time-scale", dest="time_scale", type=float, default=1.0,
-                        help="multiply every SDK duration by this factor")
-    parser.add_argument("--history", metavar="FILE", help="history JSON-lines file to write")
-    parser.add_argument("--seed", type=int, default=0, help="recorded with the run")
+    parser.add_argument("--time-scale", dest="time_scale", type=float,
+                        help="multiply every SDK duration by this factor (default 1)")
+    parser.add_argument("--history", dest="history_path", metavar="FILE",
+                        help="history JSON-lines file to write")
+    parser.add_argument("--seed", type=int, help="recorded with the run")
     parser.add_argument("--duration", type=float, default=None, metavar="S",
                         help="stop after S seconds (default: run until Ctrl-C)")
     parser.add_argument("--status-every", dest="status_every", type=float, default=5.0,
@@ -73,20 +80,16 @@ def add_apps_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def build_fleet_settings(args: argparse.Namespace) -> AppFleetSettings:
-    return AppFleetSettings(
-        packages=tuple(args.packages),
-        api_key=args.api_key,
-        host=args.host,
-        port=args.port,
-        public_host=args.public_host,
-        register_with=args.register_with,
-        profile=SdkProfile(args.profile),
-        subscriptions=tuple(args.subscribe),
-        time_scale=args.time_scale,
-        seed=args.seed,
-        history_path=args.history,
-    )
+_FLAG_KEYS = ("packages", "api_key", "host", "port", "public_host", "register_with",
+              "profile", "subscriptions", "time_scale", "history_path", "seed")
+
+
+def build_fleet_settings(
+    args: argparse.Namespace, env: Mapping[str, str] = os.environ
+) -> AppFleetSettings:
+    """Flags over ``WSQUAKE_APPS_*`` env over ``--config`` over defaults."""
+    overrides = {k: getattr(args, k) for k in _FLAG_KEYS if getattr(args, k, None) is not None}
+    return load_app_fleet_settings(args.config, env, **overrides)
 
 
 def run_apps(args: argparse.Namespace) -> int:

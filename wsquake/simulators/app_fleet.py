@@ -14,18 +14,22 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from wsquake.config import ConfigError
+from wsquake.config import ConfigError, load_settings
 from wsquake.history import EventKind, History, HistoryWriter, NullHistory, Outcome
 from wsquake.simulators.app_server import AppServer, AppServerSettings, SdkProfile
 from wsquake.simulators.echo import EchoApp
 
-__all__ = ["AppFleet", "AppFleetSettings", "FleetStats"]
+__all__ = ["ENV_PREFIX", "AppFleet", "AppFleetSettings", "FleetStats", "load_app_fleet_settings"]
+
+ENV_PREFIX = "WSQUAKE_APPS_"
+"""Environment variables ``WSQUAKE_APPS_<FIELD>`` (e.g. ``WSQUAKE_APPS_API_KEY``)."""
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +43,8 @@ class AppFleetSettings:
     """Settings of one fleet. ``api_key`` may contain ``{package}`` (e.g.
     ``key-{package}``) to give each package its own key."""
 
-    packages: tuple[str, ...]
-    api_key: str
+    packages: tuple[str, ...] = ()
+    api_key: str = ""
     host: str = "127.0.0.1"
     port: int = 0
     """Base port: package i listens on ``port + i``; 0 = a free port each."""
@@ -75,7 +79,7 @@ class AppFleetSettings:
                 raise ConfigError(f"packages[{i}]", f"duplicate package {package!r}")
             seen.add(package)
         if not self.api_key:
-            raise ConfigError("api_key", "must not be empty")
+            raise ConfigError("api_key", "is required (the apps' api key)")
         try:
             self.api_key.format(package="x")
         except (KeyError, IndexError, ValueError) as exc:
@@ -84,12 +88,12 @@ class AppFleetSettings:
             ) from None
         if isinstance(self.port, bool) or not isinstance(self.port, int):
             raise ConfigError("port", f"expected an integer, got {self.port!r}")
-        if self.port and not (1 <= self.port and self.port + len(self.packages) - 1 <= 65535):
+        if self.port < 0:
+            raise ConfigError("port", f"expected 0 or a port number, got {self.port}")
+        if self.port and self.port + len(self.packages) - 1 > 65535:
             raise ConfigError(
                 "port", f"ports {self.port}..{self.port + len(self.packages) - 1} out of range"
             )
-        if self.port < 0:
-            raise ConfigError("port", f"expected 0 or a port number, got {self.port}")
         # the per-server checks (profile, time_scale, URLs) run here, once, naming the key
         self.server_settings(0)
 
@@ -111,6 +115,17 @@ class AppFleetSettings:
             register_with=self.register_with,
             heartbeat_interval_s=self.heartbeat_interval_s,
         )
+
+
+def load_app_fleet_settings(
+    path: str | Path | None = None,
+    env: Mapping[str, str] = os.environ,
+    **overrides: Any,
+) -> AppFleetSettings:
+    """Defaults < TOML file ``path`` (top-level keys = field names) < ``WSQUAKE_APPS_*``
+    env < ``overrides``; a bad value raises :class:`ConfigError` naming the key."""
+    return load_settings(AppFleetSettings, path, env=env, env_prefix=ENV_PREFIX,
+                         overrides=overrides)
 
 
 @dataclass(frozen=True, slots=True)

@@ -248,7 +248,7 @@ class AppSession:
                 close_timeout=self.config.policy.ack_timeout_s or None,
                 max_size=self.config.max_message_bytes,
             )
-        except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
+        except (OSError, InvalidHandshake, InvalidURI, TimeoutError, EOFError) as exc:
             # node's ws: 'error' then 'close' with 1006 for a refused or failed upgrade
             self._emit(
                 EventKind.CONNECT,
@@ -288,6 +288,9 @@ class AppSession:
                 # binary frames (audio) are counted by nobody here
         except ConnectionClosed:
             pass
+        except Exception:  # a bug here must not take the app server's TaskGroup down
+            logger.exception("%r: socket loop failed; dropping the socket", self)
+            ws.transport.abort()
         finally:
             if not attempt.abandoned:
                 # wait for the closing handshake so the peer's code is known
