@@ -240,6 +240,7 @@ class Generator:
         self.users: list[User] = []
         self.tg: asyncio.TaskGroup | None = None
         self.cloud_port = 0
+        self.created = 0  # users ever created: emails are never reused across phases
 
     async def add_user(self, n: int) -> User:
         from websockets.asyncio.client import connect
@@ -302,7 +303,8 @@ class Generator:
     async def add_users(self, count: int) -> tuple[int, str | None]:
         """Add ``count`` users; return how many succeeded and the first error."""
         gate = asyncio.Semaphore(SETUP_CONCURRENCY)
-        first = len(self.users)
+        first = self.created
+        self.created += count
         errors: list[str] = []
 
         async def one(n: int) -> bool:
