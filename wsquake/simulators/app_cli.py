@@ -154,14 +154,18 @@ async def _status(fleet: AppFleet, stop: asyncio.Event, every: float, out: TextI
     if out.isatty():
         from rich.console import Console
         from rich.live import Live
+        from rich.text import Text
 
-        with Live(fleet.stats().line(), console=Console(file=out), refresh_per_second=4,
+        def line() -> Text:
+            return Text(fleet.stats().line(), no_wrap=True, overflow="ellipsis")
+
+        with Live(line(), console=Console(file=out), refresh_per_second=4,
                   transient=False) as live:
             while not stop.is_set():
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(0.25):
                         await stop.wait()
-                live.update(fleet.stats().line())
+                live.update(line())
         return
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
