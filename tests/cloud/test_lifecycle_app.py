@@ -160,3 +160,16 @@ async def test_resurrection_that_fails_leaves_app_disconnected(harness: Harness)
         lambda: _app_in(harness, cloud, "disconnected"), what="app disconnected", timeout=10
     )
     assert app.webhook_count("session_request") == 3  # the start + 2 failed attempts
+
+
+async def test_clean_close_by_the_app_still_enters_grace(harness: Harness) -> None:
+    # A4: any close of the bound socket while not stopping is a loss, even 1000.
+    app = await harness.app_server(PKG)
+    cloud = await harness.cloud(app, app_grace_s=100)
+    glasses = await harness.glasses(cloud, EMAIL)
+    sock = await running_app(harness, glasses, app)
+    await sock.close(1000)
+    view = await harness.until(
+        lambda: _app_in(harness, cloud, "grace_period"), what="app in grace_period"
+    )
+    assert view["graceExpiresAt"] is not None

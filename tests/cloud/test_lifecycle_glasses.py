@@ -191,3 +191,36 @@ async def test_microphone_turns_on_for_an_audio_subscriber(harness: Harness) -> 
     assert change["sessionId"] == EMAIL
     assert change["requiredData"] == ["pcm"]
     assert change["bypassVad"] is False
+
+
+async def test_new_session_restarts_persisted_running_apps(harness: Harness) -> None:
+    # §9.2: a new session loads the user's persisted runningApps (kept across dispose)
+    # and starts them without a start_app. Timeline: glasses grace 0.5 s wall.
+    app = await harness.app_server(PKG)
+    cloud = await harness.cloud(app, glasses_grace_s=5)
+    glasses = await harness.glasses(cloud, EMAIL)
+    sock = await running_app(harness, glasses, app)
+    await app.next_webhook("session_request")
+    await glasses.close()
+    await sock.wait_closed()
+    await harness.until(lambda: _no_users(harness, cloud), what="session disposed")
+    await harness.glasses(cloud, EMAIL)
+    again = await app.next_webhook("session_request")
+    assert again.body["sessionId"] == SID
+    new_sock = await app.next_socket()
+    assert new_sock.session_id == SID
+
+
+async def test_new_session_does_not_restart_a_stopped_app(harness: Harness) -> None:
+    app = await harness.app_server(PKG)
+    cloud = await harness.cloud(app, glasses_grace_s=5)
+    glasses = await harness.glasses(cloud, EMAIL)
+    sock = await running_app(harness, glasses, app)
+    await glasses.stop_app(PKG)
+    await sock.wait_closed()
+    await glasses.close()
+    await harness.until(lambda: _no_users(harness, cloud), what="session disposed")
+    again = await harness.glasses(cloud, EMAIL)
+    await again.next_message("connection_ack")
+    await app.expect_no_webhook("session_request", QUIET)
+    assert app.webhook_count("session_request") == 1

@@ -187,3 +187,19 @@ async def test_registration_webhook_url_is_used_for_recovery(harness: Harness) -
     hook = await other.next_webhook("session_request")
     assert hook.body["sessionId"] == SID
     await other.next_socket()
+
+
+async def test_stopped_app_leaves_its_registration(harness: Harness) -> None:
+    app = await harness.app_server(PKG)
+    cloud = await harness.cloud(app)
+    _, reg = await _post(harness, cloud, "register", _register_body(app))
+    glasses = await harness.glasses(cloud, EMAIL)
+    sock = await running_app(harness, glasses, app)
+    await glasses.stop_app(PKG)
+    await sock.wait_closed()
+    [listed] = (await harness.sessions(cloud))["registrations"]
+    assert listed["activeSessions"] == []
+    status, reply = await _post(
+        harness, cloud, "restart", {"registrationId": reg["registrationId"]}
+    )
+    assert (status, reply) == (200, {"success": True, "recoveredSessions": 0})
