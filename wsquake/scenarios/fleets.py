@@ -14,14 +14,17 @@ from wsquake.scenarios.components import API_KEY_TEMPLATE, wsquake_argv
 from wsquake.scenarios.model import Scenario
 
 __all__ = [
+    "GLASSES_STATUS_EVERY_S",
     "AppsReady",
+    "GlassesReady",
     "apps_argv",
     "glasses_argv",
-    "parse_glasses_ready",
 ]
 
 _APPS_READY = re.compile(r"^ready (\S+) (https?://[^\s/]+:\d+)(?:/webhook)?/?$")
-_GLASSES_READY = re.compile(r"^wsquake glasses (?:ready|running|connected)\b")
+_GLASSES_STATUS = re.compile(r"^users (\d+)/(\d+) connected (\d+)\b")
+#: How often the glasses fleet prints its status line (its readiness signal), wall s.
+GLASSES_STATUS_EVERY_S = 0.2
 
 
 class AppsReady:
@@ -43,8 +46,26 @@ class AppsReady:
         return None
 
 
-def parse_glasses_ready(line: str) -> str | None:
-    return line if _GLASSES_READY.match(line) else None
+class GlassesReady:
+    """Readiness of ``wsquake glasses``: a status line showing every user connected.
+
+    The fleet prints ``users <started>/<total> connected <n> …`` every
+    :data:`GLASSES_STATUS_EVERY_S`; ready when ``started == total == connected``.
+    """
+
+    def __init__(self, users: int) -> None:
+        self.users = users
+        self.last: str | None = None
+
+    def __call__(self, line: str) -> str | None:
+        match = _GLASSES_STATUS.match(line.strip())
+        if match is None:
+            return None
+        self.last = line
+        started, total, connected = (int(match.group(i)) for i in (1, 2, 3))
+        if started == total == self.users and connected >= total:
+            return line
+        return None
 
 
 def apps_argv(
@@ -84,7 +105,15 @@ def glasses_argv(
     component: str,
     log_level: str = "WARNING",
 ) -> list[str]:
+    """``wsquake glasses``: every user through ``glasses-link``.
+
+    Rates and the probe interval are scenario units, turned into wall units here
+    (rate ÷ ``time_scale``, interval × ``time_scale``) so a message gap means the same
+    number of scenario seconds at any scale; the reconnect policy is scaled by the fleet.
+    """
     fleet = scenario.fleet
+    ts = scenario.time_scale
+    rates = ",".join(f"{stream}={fleet.event_rate_hz / ts:g}" for stream in fleet.streams)
     args = [
         "glasses",
         "--cloud-url", cloud_ws_url,
@@ -92,17 +121,16 @@ def glasses_argv(
         "--users", str(fleet.users),
         "--history", str(history),
         "--component", component,
-        "--time-scale", repr(scenario.time_scale),
+        "--time-scale", repr(ts),
         "--policy", fleet.glasses_policy,
-        "--rate", repr(fleet.event_rate_hz),
-        "--probe-interval", repr(fleet.probe_interval_s),
+        "--rates", rates,
+        "--probe-interval", f"{fleet.probe_interval_s * ts:g}",
         "--ramp", repr(fleet.ramp_users_per_s),
         "--seed", str(fleet.seed),
+        "--status-every", f"{GLASSES_STATUS_EVERY_S:g}",
     ]
-    for package in fleet.package_names():
-        args += ["--app", package]
-    for stream in fleet.streams:
-        args += ["--stream", stream]
+    if fleet.package_names():
+        args += ["--apps", ",".join(fleet.package_names())]
     if fleet.hyphenated:
-        args.append("--hyphenated")
+        args.append("--hyphens")
     return wsquake_argv(*args, log_level=log_level)

@@ -48,7 +48,7 @@ from wsquake.scenarios.components import (
     wsquake_argv,
 )
 from wsquake.scenarios.exceptions import ScenarioError
-from wsquake.scenarios.fleets import AppsReady, apps_argv, glasses_argv, parse_glasses_ready
+from wsquake.scenarios.fleets import AppsReady, GlassesReady, apps_argv, glasses_argv
 from wsquake.scenarios.live import RunStatus
 from wsquake.scenarios.model import ProcessStep, ProcessTarget, Scenario
 from wsquake.scenarios.probes import CloudProber
@@ -63,7 +63,7 @@ from wsquake.scenarios.rundir import (
     write_run_history,
 )
 from wsquake.scenarios.thresholds import Verdict, worst
-from wsquake.scenarios.timeline import FaultDriver
+from wsquake.scenarios.timeline import FaultDriver, StampClock
 from wsquake.scenarios.topology import Topology, create_topology, host_port
 
 __all__ = [
@@ -400,7 +400,9 @@ class Runner:
         driver: FaultDriver | None = None
         client: AsyncToxiproxyClient | None = None
         topology: Topology | None = None
-        async with HistoryWriter(sdir.part("runner"), "runner", flush_interval_s=0.25) as hist:
+        stamp = StampClock()
+        async with HistoryWriter(sdir.part("runner"), "runner", clock_ns=stamp,
+                                 flush_interval_s=0.25) as hist:
             try:
                 self._phase("starting", journal)
                 client = await self._start_proxy(components)
@@ -410,7 +412,7 @@ class Runner:
                 driver = FaultDriver(
                     client=client, topology=topology, components=components, history=hist,
                     journal=journal, time_scale=scenario.time_scale,
-                    on_change=lambda: self._faults_changed(driver),
+                    on_change=lambda: self._faults_changed(driver), stamp=stamp,
                 )
                 async with CloudProber(cloud_url, hist, phase=lambda: self.status.phase) as prober:
                     await self._timeline(scenario, driver, prober, journal)
@@ -506,7 +508,7 @@ class Runner:
         argv = glasses_argv(scenario, cloud_ws_url=topology.glasses_ws_url,
                             jwt_secret=s.jwt_secret, history=sdir.part("glasses-0"),
                             component="glasses-0", log_level=s.child_log_level)
-        await components.start("glasses-0", argv, parse_glasses_ready,
+        await components.start("glasses-0", argv, GlassesReady(fleet.users),
                                target=ProcessTarget.GLASSES)
         return topology, cloud_url
 

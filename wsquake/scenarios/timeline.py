@@ -17,7 +17,9 @@ path (the runner calls it in a ``finally``):
 Rollback removes toxics, re-enables proxies and continues paused processes (killed or
 stopped processes stay down: the runner stops everything next). History: one
 ``fault_start`` per start and one ``fault_end`` per end or rollback, outcome ``ok`` once
-the change is in place (``fail`` with ``error`` if it could not be made), fields
+the change is in place (``fail`` with ``error`` if it could not be made), **stamped with
+the time the change was begun** (a client may see a cut before the API call returns; the
+event's ``done_ms`` says how long the change took), fields
 ``fault`` (step name), ``target`` (link or process), ``toxic`` (toxic type or process
 action), ``step`` (index), ``window`` (repeat number) and, for rollbacks,
 ``rollback=true``.
@@ -28,8 +30,10 @@ Times: ``at_s`` is scenario seconds after timeline zero; wall = ``at_s × time_s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +52,7 @@ from wsquake.scenarios.model import (
 from wsquake.scenarios.rundir import Journal
 from wsquake.scenarios.topology import Topology
 
-__all__ = ["ActiveFault", "FaultDriver", "order_actions"]
+__all__ = ["ActiveFault", "FaultDriver", "StampClock", "order_actions"]
 
 logger = logging.getLogger(__name__)
 
@@ -87,8 +91,34 @@ class ActiveFault:
         return f"{self.action.fault} ({self.action.target} {self.action.toxic})"
 
 
+class StampClock:
+    """A wall clock (ns) that can be pinned: the runner's history records fault events
+    with the time the action was begun, not the time it was recorded."""
+
+    def __init__(self, clock_ns: Callable[[], int] = time.time_ns) -> None:
+        self._clock_ns = clock_ns
+        self._pinned: int | None = None
+
+    def __call__(self) -> int:
+        return self._pinned if self._pinned is not None else self._clock_ns()
+
+    def now(self) -> int:
+        return self._clock_ns()
+
+    @contextlib.contextmanager
+    def pinned(self, t_ns: int) -> Iterator[None]:
+        self._pinned = t_ns
+        try:
+            yield
+        finally:
+            self._pinned = None
+
+
 class FaultDriver:
-    """Applies and heals timeline actions; tracks active faults for the rollback."""
+    """Applies and heals timeline actions; tracks active faults for the rollback.
+
+    ``stamp``: the clock of ``history`` (pinned while a fault event is recorded).
+    """
 
     def __init__(
         self,
@@ -100,7 +130,9 @@ class FaultDriver:
         journal: Journal,
         time_scale: float,
         on_change: Callable[[], None] = lambda: None,
+        stamp: StampClock | None = None,
     ) -> None:
+        self.stamp = stamp or StampClock()
         self.client = client
         self.topology = topology
         self.components = components
@@ -116,6 +148,13 @@ class FaultDriver:
     @property
     def active_labels(self) -> list[str]:
         return [f.label for f in self.active.values()]
+
+    def _record(self, kind: EventKind, outcome: Outcome, begun_ns: int,
+                action: TimelineAction, **extra: Any) -> None:
+        done_ms = round((self.stamp.now() - begun_ns) / 1e6, 3)
+        with self.stamp.pinned(begun_ns):
+            self.history.record(kind, outcome, done_ms=done_ms, **self._fields(action),
+                                **extra)
 
     def _fields(self, action: TimelineAction) -> dict[str, Any]:
         return {
@@ -148,19 +187,19 @@ class FaultDriver:
         key = (action.step_index, action.window)
         active = ActiveFault(action)
         self.active[key] = active
+        begun = self.stamp.now()
         try:
             if isinstance(action.step, FaultStep):
                 await self._apply_link(action.step, active)
             else:
                 await self._apply_process(action.step, active)
         except Exception as exc:
-            self.history.record(EventKind.FAULT_START, Outcome.FAIL, error=str(exc),
-                                **self._fields(action))
+            self._record(EventKind.FAULT_START, Outcome.FAIL, begun, action, error=str(exc))
             self.journal.write("fault_apply_failed", error=str(exc), **self._fields(action))
             self._on_change()
             raise
         self.applied += 1
-        self.history.record(EventKind.FAULT_START, Outcome.OK, **self._fields(action))
+        self._record(EventKind.FAULT_START, Outcome.OK, begun, action)
         self.journal.write("fault_applied", **self._fields(action))
         logger.info("fault applied: %s", active.label)
         self._on_change()
@@ -203,16 +242,16 @@ class FaultDriver:
         active = self.active.pop(key, None)
         if active is None:  # its start failed; nothing to undo
             return
+        begun = self.stamp.now()
         try:
             await self._undo(active, restart=True)
         except Exception as exc:
-            self.history.record(EventKind.FAULT_END, Outcome.FAIL, error=str(exc),
-                                **self._fields(action))
+            self._record(EventKind.FAULT_END, Outcome.FAIL, begun, action, error=str(exc))
             self.journal.write("fault_heal_failed", error=str(exc), **self._fields(action))
             self._on_change()
             raise
         self.healed += 1
-        self.history.record(EventKind.FAULT_END, Outcome.OK, **self._fields(action))
+        self._record(EventKind.FAULT_END, Outcome.OK, begun, action)
         self.journal.write("fault_healed", **self._fields(action))
         logger.info("fault healed: %s", active.label)
         self._on_change()
@@ -248,16 +287,17 @@ class FaultDriver:
         for key in reversed(list(self.active)):
             active = self.active.pop(key)
             fields = self._fields(active.action)
+            begun = self.stamp.now()
             try:
                 await self._undo(active, restart=False)
             except Exception as exc:
                 errors.append(f"{active.label}: {exc}")
-                self.history.record(EventKind.FAULT_END, Outcome.FAIL, rollback=True,
-                                    error=str(exc), **fields)
+                self._record(EventKind.FAULT_END, Outcome.FAIL, begun, active.action,
+                             rollback=True, error=str(exc))
                 self.journal.write("fault_rollback_failed", error=str(exc), **fields)
                 continue
             self.rolled_back += 1
-            self.history.record(EventKind.FAULT_END, Outcome.OK, rollback=True, **fields)
+            self._record(EventKind.FAULT_END, Outcome.OK, begun, active.action, rollback=True)
             self.journal.write("fault_rolled_back", **fields)
             logger.info("fault rolled back: %s", active.label)
         self._on_change()
