@@ -10,6 +10,7 @@ import pytest
 from wsquake.cloud import CloudServer
 from wsquake.history import EventKind, MemoryHistory, Outcome
 from wsquake.protocol import IosPolicy
+from wsquake.simulators.exceptions import GlassesNotConnected, SimulatorConfigError
 from wsquake.simulators.glasses import GlassesClient, GlassesSettings, GlassesState
 from wsquake.simulators.glasses_streams import StreamRates
 
@@ -97,3 +98,53 @@ async def test_same_seed_gives_the_same_reconnect_schedule(cloud: CloudServer) -
                 )
         delays.append([e["delay_s"] for e in history.of(EventKind.RECONNECT_WAIT)][:3])
     assert delays[0] == delays[1]
+
+
+async def test_connection_init_is_sent_after_the_policy_delay(cloud: CloudServer) -> None:
+    # Timeline: open at 0; iOS init delay 2 units = 0.1 s; the cloud acks it at once.
+    history = MemoryHistory("glasses-0")
+    async with GlassesClient(settings(cloud), history=history):
+        async with asyncio.timeout(WAIT_S):
+            init_ok = await history.wait_for(
+                lambda e: e.kind is EventKind.INIT and e.outcome is Outcome.OK
+            )
+    opened = history.of(EventKind.CONNECT, Outcome.OK)[0]
+    init = history.of(EventKind.INIT, Outcome.INVOKE)[0]
+    assert (init.t - opened.t) / 1e9 >= 2 * SCALE - 0.005
+    # The ack on open comes before the init; the init is answered by one more ack.
+    acks = history.of(EventKind.ACK)
+    assert acks[0].t < init.t < acks[1].t and init_ok.number("latency_ms") >= 0
+    assert acks[0]["user_session"] is True
+
+
+async def test_audio_frames_are_sent_with_their_counter_as_seq(cloud: CloudServer) -> None:
+    history = MemoryHistory("glasses-0")
+    rates = StreamRates(audio_chunk=100)
+    async with GlassesClient(settings(cloud, rates=rates), history=history) as glasses:
+        async with asyncio.timeout(WAIT_S):
+            await history.wait_for(lambda e: e.kind is EventKind.SEND and e["seq"] == 10)
+        assert glasses.state is GlassesState.CONNECTED
+    audio = [e.integer("seq") for e in history.of(EventKind.SEND) if e["stream"] == "audio_chunk"]
+    assert audio[:10] == list(range(1, 11))
+
+
+async def test_app_commands_need_a_connected_socket(cloud: CloudServer) -> None:
+    glasses = GlassesClient(settings(cloud))
+    with pytest.raises(GlassesNotConnected, match="idle"):
+        await glasses.start_app("com.example.echo")
+
+
+def test_glasses_settings_name_the_bad_key() -> None:
+    base = dict(cloud_url="ws://127.0.0.1:1/glasses-ws", email=EMAIL, jwt_secret=SECRET)
+    cases: list[tuple[dict[str, object], str]] = [
+        ({"cloud_url": "http://127.0.0.1:1/glasses-ws"}, "cloud_url"),
+        ({"email": "not-an-email"}, "email"),
+        ({"jwt_secret": None}, "jwt_secret"),
+        ({"probe_interval_s": -1}, "probe_interval_s"),
+        ({"open_timeout_s": 0}, "open_timeout_s"),
+        ({"policy": "android"}, "policy"),
+    ]
+    for change, key in cases:
+        with pytest.raises(SimulatorConfigError) as info:
+            GlassesSettings(**{**base, **change})  # type: ignore[arg-type]
+        assert info.value.key == key

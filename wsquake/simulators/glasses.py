@@ -588,6 +588,11 @@ class GlassesClient:
             self._h.record(EventKind.PROBE, Outcome.FAIL, error="closed", **fields)
         return seq
 
+    async def send_raw(self, payload: str | bytes) -> None:
+        """Test/fault hook: send one raw frame on the current socket (not recorded)."""
+        if not await self._send(self._require_socket(), payload):
+            raise GlassesNotConnected(f"glasses {self.user}: socket closed")
+
     # ------------------------------------------------------------------ apps
 
     def _require_socket(self) -> ClientConnection:
