@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -38,7 +39,7 @@ async def stack(make_cloud: CloudFactory) -> AsyncIterator[Stack]:
             yield Stack(cloud, app_server)
 
 
-def glasses_settings(cloud: CloudServer, **kw: object) -> GlassesSettings:
+def glasses_settings(cloud: CloudServer, **kw: Any) -> GlassesSettings:
     return GlassesSettings(
         cloud_url=cloud.ws_url("/glasses-ws"),
         email=EMAIL,
