@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -27,6 +28,7 @@ from wsquake.scenarios.live import LiveView, RunStatus
 from wsquake.scenarios.loader import catalog_names, load_scenario
 from wsquake.scenarios.model import Scenario
 from wsquake.scenarios.runner import (
+    DEFAULT_JWT_SECRET,
     Runner,
     RunResult,
     RunSettings,
@@ -83,6 +85,10 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cloud-url", dest="cloud_url", metavar="URL",
                         help="use this cloud (http://HOST:PORT) instead of starting one; checks "
                         "that need its introspection say unknown if it has none")
+    parser.add_argument("--jwt-secret", dest="jwt_secret", metavar="S",
+                        default=os.environ.get("WSQUAKE_AUTH_JWT_SECRET", DEFAULT_JWT_SECRET),
+                        help="HS256 secret of the cloud's core tokens (needed with --cloud-url; "
+                        "env WSQUAKE_AUTH_JWT_SECRET)")
     parser.add_argument("--no-live", dest="live", action="store_false",
                         help="no live view (plain progress lines only when not a TTY)")
 
@@ -184,7 +190,8 @@ def run_suite(args: argparse.Namespace) -> int:
 
 def _execute(args: argparse.Namespace, scenarios: Sequence[Scenario], label: str | None) -> int:
     try:
-        settings = RunSettings(out=args.out, cloud_url=args.cloud_url)
+        settings = RunSettings(out=args.out, cloud_url=args.cloud_url,
+                               jwt_secret=args.jwt_secret)
         status = RunStatus()
         runner = Runner(settings, status=status)
     except ScenarioError as exc:

@@ -67,6 +67,7 @@ from wsquake.scenarios.timeline import FaultDriver, StampClock
 from wsquake.scenarios.topology import Topology, create_topology, host_port
 
 __all__ = [
+    "DEFAULT_JWT_SECRET",
     "CheckOutcome",
     "RunResult",
     "RunSettings",
@@ -80,6 +81,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 ERROR = "error"  # a scenario verdict beside pass/fail/unknown: the harness broke
+DEFAULT_JWT_SECRET = "wsquake-run-secret"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +91,7 @@ class RunSettings:
     out: Path = Path("runs")
     cloud_url: str | None = None
     toxiproxy_url: str | None = None  # None: $TOXIPROXY_URL; "" / embedded: own process
-    jwt_secret: str = "wsquake-run-secret"
+    jwt_secret: str = DEFAULT_JWT_SECRET
     probe_interval_s: float = 2.0  # scenario seconds
     min_probe_wall_s: float = 0.1
     max_probe_wall_s: float = 2.0
@@ -101,6 +103,8 @@ class RunSettings:
     def __post_init__(self) -> None:
         if self.cloud_url is not None and not self.cloud_url.startswith(("http://", "https://")):
             raise ScenarioError(f"--cloud-url: expected http://HOST:PORT, got {self.cloud_url!r}")
+        if not self.jwt_secret:
+            raise ScenarioError("--jwt-secret: must not be empty")
         if not self.probe_interval_s > 0:
             raise ScenarioError(f"probe_interval_s: must be > 0, got {self.probe_interval_s!r}")
 
