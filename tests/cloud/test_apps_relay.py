@@ -221,3 +221,33 @@ async def test_relay_routes_by_bound_socket_not_message_fields(harness: Harness)
     await subscribed(glasses, PKG, ["head_position"], since=mark)
     await glasses.send_event("head_position", position="up")
     assert (await sock.next_message("data_stream"))["streamType"] == "head_position"
+
+
+async def test_android_spellings_are_accepted(harness: Harness) -> None:
+    # §2/§4: clients may send epoch-ms timestamps (Android) and calendar `timeZone`.
+    app = await harness.app_server(PKG, subscriptions=["calendar_event", "button_press"])
+    cloud = await harness.cloud(app)
+    glasses = await harness.glasses(cloud, EMAIL)
+    sock = await running_app(harness, glasses, app)
+    calendar = {**EVENTS["calendar_event"], "type": "calendar_event", "timestamp": 1767258000000}
+    del calendar["timezone"]
+    calendar["timeZone"] = "Europe/Berlin"
+    await glasses.send_json(calendar)
+    press = {"type": "button_press", "buttonId": "a", "pressType": "short", "timestamp": 17}
+    await glasses.send_json(press)
+    first = await sock.next_message("data_stream")
+    second = await sock.next_message("data_stream")
+    assert first["data"]["timeZone"] == "Europe/Berlin"
+    assert second["data"]["buttonId"] == "a"
+    assert not glasses.is_closed
+
+
+@pytest.mark.parametrize("status", [True, "true"])
+async def test_vad_status_as_bool_or_string_is_relayed(harness: Harness, status: object) -> None:
+    app = await harness.app_server(PKG, subscriptions=["VAD"])
+    cloud = await harness.cloud(app)
+    glasses = await harness.glasses(cloud, EMAIL)
+    sock = await running_app(harness, glasses, app)
+    await glasses.send_event("VAD", status=status)
+    event = await sock.next_message("data_stream")
+    assert event["data"]["status"] == status

@@ -152,3 +152,16 @@ async def test_health_returns_ok(harness: Harness) -> None:
     response = await harness.http.get(f"{cloud.url}/health")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+async def test_bearer_header_wins_over_query_token(harness: Harness) -> None:
+    cloud = await harness.cloud()
+    url = cloud.ws_url("/glasses-ws") + "?token=" + harness.token("bob@example.com")
+    bearer = {"Authorization": f"Bearer {harness.token('alice@example.com')}"}
+    ws = await open_ws(url, headers=bearer)
+    try:
+        ack = json.loads(await ws.recv())
+        assert ack["type"] == "connection_ack"
+        assert ack["sessionId"] == "alice@example.com"
+    finally:
+        await ws.close()

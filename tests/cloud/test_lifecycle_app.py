@@ -173,3 +173,30 @@ async def test_clean_close_by_the_app_still_enters_grace(harness: Harness) -> No
         lambda: _app_in(harness, cloud, "grace_period"), what="app in grace_period"
     )
     assert view["graceExpiresAt"] is not None
+
+
+async def test_grace_buffer_is_bounded_and_overflow_is_counted(harness: Harness) -> None:
+    # grace_buffer_messages=3: of 5 events relayed during grace, 3 are flushed on the
+    # reconnect and 2 are dropped (reason "grace").
+    app = await harness.app_server(PKG)
+    cloud = await harness.cloud(app, app_grace_s=100, grace_buffer_messages=3)
+    glasses = await harness.glasses(cloud, EMAIL)
+    sock = await running_app(harness, glasses, app)
+    await sock.close(1011)
+    await harness.until(lambda: _app_in(harness, cloud, "grace_period"), what="grace_period")
+    for n in range(5):
+        await glasses.press_button(f"g{n}")
+    await harness.until(
+        lambda: harness.metric(cloud, "wsquake_cloud_messages_dropped_total", reason="grace"),
+        what="grace overflow counted",
+    )
+    again = await harness.app_socket(cloud)
+    await again.handshake(SID, PKG, app.api_key)
+    await glasses.press_button("live")
+    got = []
+    while not got or got[-1] != "live":
+        got.append((await again.next_message("data_stream"))["data"]["buttonId"])
+    assert len(got) == 4, got  # 3 buffered + the live one
+    assert await harness.metric(
+        cloud, "wsquake_cloud_messages_dropped_total", reason="grace"
+    ) == 2
