@@ -141,10 +141,11 @@ async def test_transcription_uses_the_apps_own_stream_string(
     assert data["transcribeLanguage"] == "en-US"
 
 
+@pytest.mark.parametrize("spelling", ["notification_dismissed", "phone_notification_dismissed"])
 async def test_notification_dismissed_alias_subscribers_get_both_spellings(
-    harness: Harness,
+    harness: Harness, spelling: str
 ) -> None:
-    app = await harness.app_server(PKG, subscriptions=["notification_dismissed"])
+    app = await harness.app_server(PKG, subscriptions=[spelling])
     cloud = await harness.cloud(app)
     glasses = await harness.glasses(cloud, EMAIL)
     sock = await running_app(harness, glasses, app)
@@ -153,7 +154,7 @@ async def test_notification_dismissed_alias_subscribers_get_both_spellings(
     first = await sock.next_message("data_stream")
     second = await sock.next_message("data_stream")
     assert [first["data"]["notificationId"], second["data"]["notificationId"]] == ["a", "b"]
-    assert first["streamType"] == second["streamType"] == "notification_dismissed"
+    assert first["streamType"] == second["streamType"] == spelling
 
 
 async def test_cached_location_is_replayed_to_a_new_subscriber(harness: Harness) -> None:
@@ -251,3 +252,39 @@ async def test_vad_status_as_bool_or_string_is_relayed(harness: Harness, status:
     await glasses.send_event("VAD", status=status)
     event = await sock.next_message("data_stream")
     assert event["data"]["status"] == status
+
+
+async def _one_second_of_audio(glasses: Any) -> None:
+    for n in range(10):  # 16 kHz s16le mono: 100 ms = 3200 bytes, counter first
+        await glasses.send_bytes(struct.pack("<I", n) + bytes(3196))
+
+
+async def test_wildcard_subscriber_gets_no_transcription(harness: Harness) -> None:
+    listener = await harness.app_server("com.example.listener", subscriptions=["*"])
+    scribe = await harness.app_server("com.example.scribe", subscriptions=["transcription:en-US"])
+    background = {"com.example.listener": "background", "com.example.scribe": "background"}
+    cloud = await harness.cloud(listener, scribe, types=background)
+    glasses = await harness.glasses(cloud, EMAIL)
+    listener_sock = await running_app(harness, glasses, listener)
+    scribe_sock = await running_app(harness, glasses, scribe)
+    await glasses.send_event("VAD", status=True)
+    await _one_second_of_audio(glasses)
+    await scribe_sock.next_message("data_stream")  # a transcription exists
+    await glasses.press_button("marker")  # sent after the audio: arrives after any relay
+    await listener_sock.next_message(
+        "data_stream", where=lambda m: m["streamType"] == "button_press"
+    )
+    kinds = [m["streamType"] for m in listener_sock.received("data_stream")]
+    assert all(not k.startswith("transcription") for k in kinds), kinds
+
+
+async def test_vad_false_keeps_transcription_running(harness: Harness) -> None:
+    app = await harness.app_server(PKG, subscriptions=["transcription:en-US"])
+    cloud = await harness.cloud(app)
+    glasses = await harness.glasses(cloud, EMAIL)
+    sock = await running_app(harness, glasses, app)
+    await glasses.send_event("VAD", status=True)
+    await glasses.send_event("VAD", status=False)
+    await _one_second_of_audio(glasses)
+    event = await sock.next_message("data_stream")
+    assert event["data"]["type"] == "transcription"
