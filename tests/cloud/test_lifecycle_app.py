@@ -193,7 +193,7 @@ async def test_grace_buffer_is_bounded_and_overflow_is_counted(harness: Harness)
     again = await harness.app_socket(cloud)
     await again.handshake(SID, PKG, app.api_key)
     await glasses.press_button("live")
-    got = []
+    got: list[str] = []
     while not got or got[-1] != "live":
         got.append((await again.next_message("data_stream"))["data"]["buttonId"])
     assert len(got) == 4, got  # 3 buffered + the live one
