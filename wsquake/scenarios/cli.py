@@ -189,6 +189,9 @@ def run_suite(args: argparse.Namespace) -> int:
 
 
 def _execute(args: argparse.Namespace, scenarios: Sequence[Scenario], label: str | None) -> int:
+    # One line per HTTP request (probes, proxy API) would drown the progress lines.
+    for noisy in ("httpx", "httpcore", "urllib3"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     try:
         settings = RunSettings(out=args.out, cloud_url=args.cloud_url,
                                jwt_secret=args.jwt_secret)

@@ -7,10 +7,12 @@ second when stdout is a terminal, else one plain line per change (CI logs).
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
 
@@ -18,7 +20,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-__all__ = ["LiveView", "RunStatus", "format_status_line"]
+__all__ = ["LiveView", "ReconnectCounter", "RunStatus", "format_status_line"]
 
 
 @dataclass(slots=True)
@@ -27,7 +29,7 @@ class RunStatus:
     index: int = 0
     total: int = 0
     phase: str = "starting"
-    started: float = 0.0  # runner clock, scenario start
+    started: float = 0.0  # runner clock: start of the warm-up (scenario time -warmup_s)
     time_scale: float = 1.0
     planned_s: float = 0.0  # scenario seconds, whole scenario
     glasses_connected: int | None = None
@@ -43,6 +45,41 @@ class RunStatus:
     def changed(self) -> None:
         for listener in tuple(self.listeners):
             listener(self)
+
+
+class ReconnectCounter:
+    """Counts re-established connections (``init ok`` with ``conn > 1``) by reading what
+    the fleets appended to their history files since the last call (for the live view
+    only; checkers read the merged history)."""
+
+    def __init__(self, parts: Path) -> None:
+        self.parts = parts
+        self._offsets: dict[Path, int] = {}
+        self.count = 0
+
+    def update(self) -> int:
+        for path in sorted(self.parts.glob("*.jsonl")):
+            if path.name == "runner.jsonl":
+                continue
+            offset = self._offsets.get(path, 0)
+            try:
+                with path.open("rb") as fh:
+                    fh.seek(offset)
+                    chunk = fh.read()
+            except OSError:
+                continue
+            end = chunk.rfind(b"\n") + 1  # complete lines only
+            self._offsets[path] = offset + end
+            for line in chunk[:end].splitlines():
+                if b'"kind":"init"' not in line or b'"outcome":"ok"' not in line:
+                    continue
+                try:
+                    conn = json.loads(line).get("conn", 0)
+                except ValueError:
+                    continue
+                if isinstance(conn, int) and conn > 1:
+                    self.count += 1
+        return self.count
 
 
 def format_status_line(status: RunStatus, now: float) -> str:
@@ -127,7 +164,7 @@ class LiveView:
                                f"{_dash(s.app_connections)}")
         table.add_row("active faults", ", ".join(s.active_faults) or "none")
         table.add_row("faults", f"applied {s.faults_applied}, healed {s.faults_healed}")
-        table.add_row("reconnects", str(s.recoveries))
+        table.add_row("reconnects", f"{s.recoveries} (sockets re-established so far)")
         return table
 
 

@@ -49,7 +49,7 @@ from wsquake.scenarios.components import (
 )
 from wsquake.scenarios.exceptions import ScenarioError
 from wsquake.scenarios.fleets import AppsReady, GlassesReady, apps_argv, glasses_argv
-from wsquake.scenarios.live import RunStatus
+from wsquake.scenarios.live import ReconnectCounter, RunStatus
 from wsquake.scenarios.model import ProcessStep, ProcessTarget, Scenario
 from wsquake.scenarios.probes import CloudProber
 from wsquake.scenarios.rundir import (
@@ -419,7 +419,7 @@ class Runner:
                     on_change=lambda: self._faults_changed(driver), stamp=stamp,
                 )
                 async with CloudProber(cloud_url, hist, phase=lambda: self.status.phase) as prober:
-                    await self._timeline(scenario, driver, prober, journal)
+                    await self._timeline(scenario, sdir, driver, prober, journal)
                     self._phase("audit", journal)
                     snap = await prober.probe(final=True)
                     self._probed(snap)
@@ -517,17 +517,19 @@ class Runner:
         return topology, cloud_url
 
     async def _timeline(
-        self, scenario: Scenario, driver: FaultDriver, prober: CloudProber, journal: Journal
+        self, scenario: Scenario, sdir: ScenarioDir, driver: FaultDriver, prober: CloudProber,
+        journal: Journal,
     ) -> None:
         ts = scenario.time_scale
         interval = min(max(self.settings.probe_interval_s * ts, self.settings.min_probe_wall_s),
                        self.settings.max_probe_wall_s)
         probes = asyncio.get_running_loop().create_task(
-            self._probe_loop(prober, interval), name="cloud-probes"
+            self._probe_loop(prober, interval, ReconnectCounter(sdir.parts)), name="cloud-probes"
         )
         try:  # the probe task is owned here: cancelled and awaited on every exit
-            self._phase("warm-up", journal)
             start = self.clock()
+            self.status.started = start
+            self._phase("warm-up", journal)
             zero = start + scenario.warmup_s * ts
             await self._sleep_until(zero)
             self._phase("faults", journal)
@@ -544,10 +546,13 @@ class Runner:
             if not probes.cancelled() and probes.exception() is not None:
                 logger.error("cloud probes failed: %r", probes.exception())
 
-    async def _probe_loop(self, prober: CloudProber, interval: float) -> None:
+    async def _probe_loop(
+        self, prober: CloudProber, interval: float, reconnects: ReconnectCounter
+    ) -> None:
         loop = asyncio.get_running_loop()
         next_at = loop.time()
         while True:
+            self.status.recoveries = reconnects.update()
             self._probed(await prober.probe())
             next_at += interval
             await asyncio.sleep(max(0.0, next_at - loop.time()))
