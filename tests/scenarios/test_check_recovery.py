@@ -150,7 +150,7 @@ def test_recovery_without_faults_passes_with_nothing_to_recover() -> None:
     result = check_recovery(h.frames(), SCENARIO)
     assert result.verdict is Verdict.PASS
     assert result.metrics["episodes"] == 0
-    assert result.metrics["p95_s"] is None
+    assert result.metrics["p95_s"] is None  # no fault ran: nothing to measure
 
 
 def test_recovery_examples_show_the_never_recovering_session() -> None:
@@ -178,3 +178,10 @@ def test_recovery_reports_never_per_role() -> None:
     never(h)
     m = check_recovery(h.frames(), SCENARIO).metrics
     assert (m["app_never"], m["glasses_never"]) == (1, 0)
+
+
+def test_recovery_percentiles_are_zero_when_faults_ran_but_nothing_was_disrupted() -> None:
+    h = base()
+    untouched(h)
+    m = check_recovery(h.frames(), SCENARIO).metrics
+    assert (m["p95_s"], m["max_s"], m["disrupted"]) == (0.0, 0.0, 0)

@@ -261,11 +261,15 @@ def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _roles(ev: pd.DataFrame) -> pd.Series:
-    comp = ev["component"]
-    role = pd.Series(np.full(len(ev), "", dtype=object), index=ev.index)
-    role[comp.str.startswith("glasses")] = "glasses"
-    role[comp.str.startswith("app")] = "app"
-    role[(comp == "runner") | ev["kind"].isin(_RUNNER_KINDS)] = "runner"
+    comp = ev["component"].astype("category")
+    by_component = {
+        c: "glasses" if c.startswith("glasses") else "app" if c.startswith("app")
+        else "runner" if c == "runner" else ""
+        for c in comp.cat.categories
+    }
+    table = np.array([by_component[c] for c in comp.cat.categories] + [""], dtype=object)
+    role = pd.Series(table[comp.cat.codes.to_numpy()], index=ev.index, dtype=object)
+    role[ev["kind"].isin(_RUNNER_KINDS)] = "runner"
     unknown = role == ""
     if unknown.any():
         keys = [ev["component"], ev["client_id"]]

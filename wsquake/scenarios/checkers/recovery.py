@@ -13,7 +13,8 @@ D = E + ``recovery_window_s`` the deadline:
   every stream the client received before S (apps: ``receive``; glasses: echo of a
   probe sent at or after R; a client without data before S is caught up on resubscribe).
 * **time to recover** = caught up − R; outcome **recovered** (caught up ≤ D), **late**
-  (after D) or **never**.
+  (after D) or **never**. Percentiles are over recovered and late connections; they are
+  0.0 when faults ran but nothing was disrupted, ``None`` when no fault ran.
 
 Metrics: ``rate`` = recovered / disrupted (1.0 when nothing was disrupted), ``p50_s``,
 ``p95_s``, ``p99_s``, ``max_s`` of the time to recover (recovered and late), ``never``,
@@ -218,6 +219,8 @@ def _result(frames: HistoryFrames, scenario: Scenario, cases: list[_Case], n_epi
     def p(attr: str, q: float, role: str | None = None) -> float | None:
         values = [getattr(c, attr) for c in cases
                   if c.outcome != "not_affected" and role in (None, c.role)]
+        if not values and n_episodes:
+            return 0.0  # faults ran and nothing needed time to recover
         return percentile(to_scenario_s(np.asarray(values, dtype=float), scenario), q)
 
     def n(outcome: str, role: str) -> int:
