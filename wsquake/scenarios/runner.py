@@ -35,7 +35,7 @@ from wsquake.faults.client import (
     ToxiproxyClientError,
     parse_toxiproxy_url,
 )
-from wsquake.faults.client.backend import ENV_VAR
+from wsquake.faults.client.backend import ENV_VAR, wait_ready
 from wsquake.faults.process import ProcessError
 from wsquake.history import HistoryEvent, HistoryWriter
 from wsquake.scenarios.components import (
@@ -96,6 +96,7 @@ class RunSettings:
     min_probe_wall_s: float = 0.1
     max_probe_wall_s: float = 2.0
     ready_timeout_s: float = 30.0
+    proxy_ready_timeout_s: float = 10.0  # a remote Toxiproxy may still be starting
     stop_timeout_s: float = 5.0
     child_log_level: str = "WARNING"
     env: Mapping[str, str] | None = None
@@ -455,7 +456,7 @@ class Runner:
         if self.backend.kind is BackendKind.REMOTE:
             assert self.backend.url is not None
             client = AsyncToxiproxyClient(self.backend.url)
-            await client.version()
+            await asyncio.to_thread(wait_ready, client.sync, self.settings.proxy_ready_timeout_s)
             return client
         argv = wsquake_argv(
             "proxy", "--host", self.backend.host, "--port", str(self.backend.port),
