@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -149,16 +150,20 @@ class Components:
         *,
         target: ProcessTarget | None = None,
         cwd: Path | None = None,
+        extra_env: Mapping[str, str] | None = None,
     ) -> object | None:
         if name in self.processes:
             raise ValueError(f"component {name!r} already started")
+        env = self.env
+        if extra_env:
+            env = {**(self.env if self.env is not None else os.environ), **extra_env}
         proc = ManagedProcess(
             name,
             argv,
             ready=ready,
             ready_timeout=self.ready_timeout,
             stop_timeout=self.stop_timeout,
-            env=self.env,
+            env=env,
             cwd=cwd,
             log_path=self.sdir.log(name),
         )

@@ -14,6 +14,7 @@ from wsquake.scenarios.components import API_KEY_TEMPLATE, wsquake_argv
 from wsquake.scenarios.model import Scenario
 
 __all__ = [
+    "GLASSES_SECRET_ENV",
     "GLASSES_STATUS_EVERY_S",
     "AppsReady",
     "GlassesReady",
@@ -96,16 +97,21 @@ def apps_argv(
     return wsquake_argv(*args, log_level=log_level)
 
 
+#: The glasses fleet reads its token secret from this variable (kept off the command
+#: line, where ``ps`` and the journal would show it).
+GLASSES_SECRET_ENV = "WSQUAKE_GLASSES_JWT_SECRET"
+
+
 def glasses_argv(
     scenario: Scenario,
     *,
     cloud_ws_url: str,
-    jwt_secret: str,
     history: Path,
     component: str,
     log_level: str = "WARNING",
 ) -> list[str]:
-    """``wsquake glasses``: every user through ``glasses-link``.
+    """``wsquake glasses``: every user through ``glasses-link`` (the token secret goes in
+    :data:`GLASSES_SECRET_ENV`).
 
     Rates and the probe interval are scenario units, turned into wall units here
     (rate ÷ ``time_scale``, interval × ``time_scale``) so a message gap means the same
@@ -117,7 +123,6 @@ def glasses_argv(
     args = [
         "glasses",
         "--cloud-url", cloud_ws_url,
-        "--jwt-secret", jwt_secret,
         "--users", str(fleet.users),
         "--history", str(history),
         "--component", component,

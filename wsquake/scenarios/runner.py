@@ -48,7 +48,13 @@ from wsquake.scenarios.components import (
     wsquake_argv,
 )
 from wsquake.scenarios.exceptions import ScenarioError
-from wsquake.scenarios.fleets import AppsReady, GlassesReady, apps_argv, glasses_argv
+from wsquake.scenarios.fleets import (
+    GLASSES_SECRET_ENV,
+    AppsReady,
+    GlassesReady,
+    apps_argv,
+    glasses_argv,
+)
 from wsquake.scenarios.live import ReconnectCounter, RunStatus
 from wsquake.scenarios.model import ProcessStep, ProcessTarget, Scenario
 from wsquake.scenarios.probes import CloudProber
@@ -511,10 +517,11 @@ class Runner:
             cloud_url = s.cloud_url.rstrip("/")
         self.status.changed()
         argv = glasses_argv(scenario, cloud_ws_url=topology.glasses_ws_url,
-                            jwt_secret=s.jwt_secret, history=sdir.part("glasses-0"),
-                            component="glasses-0", log_level=s.child_log_level)
+                            history=sdir.part("glasses-0"), component="glasses-0",
+                            log_level=s.child_log_level)
         await components.start("glasses-0", argv, GlassesReady(fleet.users),
-                               target=ProcessTarget.GLASSES)
+                               target=ProcessTarget.GLASSES,
+                               extra_env={GLASSES_SECRET_ENV: s.jwt_secret})
         return topology, cloud_url
 
     async def _timeline(
