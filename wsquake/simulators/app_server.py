@@ -252,6 +252,7 @@ class AppServer:
         for group in list(self._all.values()):
             for session in group:
                 await session.disconnect()  # orphans too: the process is gone
+                self._fold(session)
         self._all.clear()
         if self._server is not None:
             self._server.should_exit = True
@@ -474,16 +475,20 @@ class AppServer:
         keep = []
         for s in group:
             if s.phase in done and not s.is_open and self.sessions.get(session_id) is not s:
-                self._counters.finished_received += s.received
-                self._counters.finished_reconnects += s.reconnects
-                self._counters.finished_lost += s.lost_sends
-                self._counters.finished_gaps += s.gaps
+                self._fold(s)
             else:
                 keep.append(s)
         if keep:
             self._all[session_id] = keep
         else:
             del self._all[session_id]
+
+    def _fold(self, s: AppSession) -> None:
+        """Keep a retired session's counters."""
+        self._counters.finished_received += s.received
+        self._counters.finished_reconnects += s.reconnects
+        self._counters.finished_lost += s.lost_sends
+        self._counters.finished_gaps += s.gaps
 
     def _session_connected(self, session: AppSession) -> None:
         if self._closing or self._tg is None:
