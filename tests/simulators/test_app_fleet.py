@@ -162,3 +162,24 @@ def test_apps_command_without_packages_exits_64_naming_packages(
     args = parse(["--api-key", "k"])
     assert run_apps(args) == 64
     assert "packages" in capsys.readouterr().err
+
+
+async def test_fleet_stats_keep_what_was_received_after_shutdown(h: AppHarness) -> None:
+    settings = AppFleetSettings(packages=PKGS[:1], api_key="key-{package}", time_scale=SCALE)
+    async with AppFleet(settings) as fleet:
+        cloud = await h.cloud(*fleet.servers)
+        glasses = await h.glasses(cloud, EMAIL)
+        await glasses.start_app(PKGS[0])
+
+        async def live() -> bool:
+            return fleet.stats().live == 1
+
+        await until(live, what="one live session")
+        await glasses.send_event("button_press", buttonId="main", pressType="short", seq=1)
+
+        async def received() -> bool:
+            return fleet.stats().received == 1
+
+        await until(received, what="one message received")
+    stats = fleet.stats()
+    assert (stats.received, stats.live, stats.sessions) == (1, 0, 0)
