@@ -37,7 +37,7 @@ from wsquake.faults.client import (
 )
 from wsquake.faults.client.backend import ENV_VAR, wait_ready
 from wsquake.faults.process import ProcessError
-from wsquake.history import HistoryEvent, HistoryWriter
+from wsquake.history import HistoryError, HistoryEvent, HistoryWriter
 from wsquake.scenarios.components import (
     AppRegistration,
     Components,
@@ -375,12 +375,21 @@ class Runner:
             outcome.error = f"{type(exc).__name__}: {exc}"
             journal.write("harness_error", error=outcome.error)
             logger.error("%s: harness error: %s", scenario.name, outcome.error)
+        except Exception as exc:  # a bug: still a harness error, with its traceback logged
+            outcome.error = f"{type(exc).__name__}: {exc}"
+            journal.write("harness_error", error=outcome.error)
+            logger.exception("%s: unexpected harness error", scenario.name)
         # Cleanup is done inside _execute; from here on: merge, check, report.
         outcome.duration_s = self.clock() - t0
         outcome.finished_at = self.wall()
         st.phase = "checks"
         st.changed()
-        events, truncated = merge_histories(sdir.parts, sdir.history)
+        try:
+            events, truncated = merge_histories(sdir.parts, sdir.history)
+        except HistoryError as exc:
+            events, truncated = [], 0
+            outcome.error = outcome.error or f"history merge failed: {exc}"
+            journal.write("harness_error", error=f"history merge failed: {exc}")
         histories.append(events)
         outcome.events, outcome.truncated_lines = len(events), truncated
         if outcome.error is None:
