@@ -113,3 +113,20 @@ def test_delivery_counts_an_undelivered_message_of_the_last_second_as_in_flight(
     h = history(lost=lambda t: t == 40)
     m = check_delivery(h.frames(), SCENARIO).metrics
     assert (m["lost"], m["in_flight"]) == (0, 1)
+
+
+def test_delivery_does_not_count_buffer_flushes_as_resumption() -> None:
+    # fault 10-12; the grace buffer (sent 12, 13) is flushed at 14.5 but the message sent
+    # at 14 (before the re-subscription at 14.5) is dropped by design; the stream resumes
+    # with the message sent at 15
+    h = Synth().glasses_up().app_up()
+    h.fault("cut", "app-link", "down", 10, 12)
+    h.flow(start=1, stop=9)
+    h.app_loss(at=10.1)
+    for t in (12.0, 13.0):
+        h.receive(14.4, seq=h.send(t), conn=2)
+    h.send(14.0)
+    h.app_up(conn=2, at=14.49)
+    h.flow(start=15, stop=30, conn=lambda t: 2)
+    m = check_delivery(h.frames(), SCENARIO).metrics
+    assert (m["lost"], m["lost_recovery"], m["lost_after_recovery"]) == (1, 1, 0)

@@ -77,3 +77,11 @@ def test_leaks_ignore_disconnected_users() -> None:
                          user_entry(apps=[app_entry(APP)])])
     h = fleet().probe(50, body)
     assert run_check("leaks", h.frames(), SCENARIO).metrics["zombie_sessions"] == 0
+
+
+def test_leaks_match_closes_to_their_connection_epoch() -> None:
+    # a superseded socket (conn 1) closes after the new one (conn 2) was acknowledged
+    h = fleet().app_up(conn=2, at=20).add(20.5, "apps-0", "close", "info", APP, 1, code=1008,
+                                         initiator="peer")
+    h.probe(50, healthy_body())
+    assert run_check("leaks", h.frames(), SCENARIO).metrics["orphan_app_connections"] == 0

@@ -185,3 +185,15 @@ def test_recovery_percentiles_are_zero_when_faults_ran_but_nothing_was_disrupted
     untouched(h)
     m = check_recovery(h.frames(), SCENARIO).metrics
     assert (m["p95_s"], m["max_s"], m["disrupted"]) == (0.0, 0.0, 0)
+
+
+def test_recovery_resubscribe_waits_for_the_full_subscription_set() -> None:
+    # after the ack at 13 the SDK sends "" then "head_position,battery" at 13.5
+    h = Synth().glasses_up().app_up(at=0.1, streams="head_position,battery")
+    h.fault("cut", "app-link", "down", 10, 12)
+    h.app_loss(at=10.2)
+    h.app_up(conn=2, at=13, streams="")
+    h.add(13.5, "apps-0", "subscribe", "invoke", APP, 2, streams="battery,head_position")
+    h.flow(start=1, stop=40, lost=lambda t: 10 <= t < 14, conn=lambda t: 1 if t < 10 else 2)
+    m = check_recovery(h.frames(), SCENARIO).metrics
+    assert m["resubscribe_p95_s"] == pytest.approx(0.5)

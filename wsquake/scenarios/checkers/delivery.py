@@ -9,9 +9,13 @@ default 1 scenario s) of the last data event are *in flight* and not judged.
 
 * ``lost_<phase>`` splits losses by the phase of the send time (steady, fault,
   recovery, after; see ``checkers.base.phases``).
-* ``lost_after_recovery``: lost messages sent after the receiver's stream resumed (the
-  first message sent after the last fault's end that it received), plus every loss in the
-  ``after`` phase. **Any such loss fails the check**, thresholds or not.
+* ``lost_after_recovery``: lost messages sent after the receiver's stream resumed, plus
+  every loss in the ``after`` phase. The stream resumed with the first message it
+  received that was sent after both the last fault's end and the receiver's last
+  ``subscribe`` between the first fault and the recovery deadline (its re-subscription);
+  messages flushed from a grace buffer do not count as resumption, so data dropped by
+  design while an app is resurrected (§9.3 A5) is not "after recovery".
+  **Any such loss fails the check**, thresholds or not.
 * ``duplicated``: extra receives of one (receiver, user, stream, seq);
   ``reordered``: receives whose seq is below one already received on that stream.
 
@@ -83,7 +87,16 @@ def check_delivery(
         lost_after_recovery_mask = np.zeros(len(lost), dtype=bool)
     else:
         last_end = int(faults["end_ns"].max())
-        ok = pairs[pairs["t_rx"].notna() & (pairs["t_sent"] >= last_end)]
+        first_start = int(faults["start_ns"].min())
+        window = scenario.recovery_window_s * scenario.time_scale * 1e9
+        ev = frames.events
+        subs = ev[(ev["kind"] == "subscribe") & (ev["outcome"] == "invoke")
+                  & (ev["t"] >= first_start) & (ev["t"] <= last_end + window)]
+        resub = (subs.astype({"component": "object", "client_id": "object"})
+                 .groupby(_RECEIVER)["t"].max().rename("resub").reset_index())
+        ok = pairs[pairs["t_rx"].notna()].merge(resub, on=_RECEIVER, how="left")
+        since = np.maximum(ok["resub"].fillna(last_end).to_numpy(dtype=float), last_end)
+        ok = ok[ok["t_sent"].to_numpy(dtype=float) >= since]
         resumed = ok.groupby([*_RECEIVER, *_STREAM])["t_sent"].min().rename("resumed")
         lost = lost.merge(resumed.reset_index(), on=[*_RECEIVER, *_STREAM], how="left")
         lost_after_recovery_mask = (

@@ -9,7 +9,8 @@ D = E + ``recovery_window_s`` the deadline:
   echo ``display``) and none in (E, D]. Otherwise *not affected*.
 * recovery starts at R = max(E, loss); phases: **detect** S → loss; **reconnect** loss →
   first ``init ok`` after the loss; **resubscribe** ack → first ``subscribe`` invoke
-  after the ack (glasses: 0); **caught up** → first fresh data (sent at or after R) on
+  after the ack carrying the client's full steady-state set (its last ``streams`` before
+  the first fault; glasses: 0); **caught up** → first fresh data (sent at or after R) on
   every stream the client received before S (apps: ``receive``; glasses: echo of a
   probe sent at or after R; a client without data before S is caught up on resubscribe).
 * **time to recover** = caught up − R; outcome **recovered** (caught up ≤ D), **late**
@@ -121,6 +122,33 @@ def _data_frames(frames: HistoryFrames) -> dict[str, pd.DataFrame]:
     }
 
 
+def _stream_set(value: object) -> frozenset[str]:
+    if not isinstance(value, str):
+        return frozenset()
+    return frozenset(s.strip() for s in value.split(",") if s.strip())
+
+
+def _full_subscribes(frames: HistoryFrames) -> pd.DataFrame:
+    """``subscribe`` invokes that carry a client's full steady-state subscription set (its
+    last one before the first fault); any subscribe for a client without one."""
+    ev = frames.events
+    subs = ev[(ev["kind"] == "subscribe") & (ev["outcome"] == "invoke")]
+    if subs.empty or frames.faults.empty:
+        return subs
+    first = int(frames.faults["start_ns"].min())
+    steady = subs[subs["t"] < first].drop_duplicates(["component", "client_id"], keep="last")
+    wanted = {
+        (str(c), str(k)): _stream_set(v)
+        for c, k, v in zip(steady["component"], steady["client_id"], steady["streams"],
+                           strict=True)
+    }
+    full = [
+        wanted.get((str(c), str(k)), frozenset()) <= _stream_set(v)
+        for c, k, v in zip(subs["component"], subs["client_id"], subs["streams"], strict=True)
+    ]
+    return subs[full]
+
+
 def check_recovery(
     frames: HistoryFrames, scenario: Scenario, options: Mapping[str, Any] | None = None
 ) -> CheckResult:
@@ -129,9 +157,7 @@ def check_recovery(
     roles = tuple(options.get("roles", ("glasses", "app")))
     window = recovery_ns(scenario)
     data = _data_frames(frames)
-    subscribes = frames.events[(frames.events["kind"] == "subscribe")
-                               & (frames.events["outcome"] == "invoke")]
-    sub_times = _times_by_client(subscribes)
+    sub_times = _times_by_client(_full_subscribes(frames))
     cases: list[_Case] = []
     n_episodes = 0
     for role in roles:
