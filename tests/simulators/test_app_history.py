@@ -56,6 +56,7 @@ async def test_history_file_holds_the_session_lifecycle_and_data(
         (EventKind.CONNECT, Outcome.OK),
         (EventKind.INIT, Outcome.INVOKE),
         (EventKind.INIT, Outcome.OK),
+        (EventKind.ACK, Outcome.OK),
         (EventKind.SUBSCRIBE, Outcome.INVOKE),
         (EventKind.RECEIVE, Outcome.OK),
         (EventKind.CLOSE, Outcome.INFO),

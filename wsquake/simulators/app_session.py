@@ -345,6 +345,7 @@ class AppSession:
         self.phase = SessionPhase.OPEN
         latency = round((self._clock() - attempt.started) * 1000, 3)
         self._emit(EventKind.INIT, Outcome.OK, conn=attempt.epoch, latency_ms=latency)
+        self._emit(EventKind.ACK, Outcome.OK, conn=attempt.epoch, settings=len(ack.settings))
         if attempt.acked is not None and not attempt.acked.done():
             attempt.acked.set_result(None)
         for listener in list(self._connect_listeners):
