@@ -194,3 +194,18 @@ async def test_stop_app_sends_stop_request_and_the_session_closes_without_reconn
     assert closed["code"] == 1005 and closed["initiator"] == "self"
     assert server.sessions == {}
     assert not history.of(EventKind.RECONNECT_WAIT)
+
+
+async def test_fault_route_sets_webhook_failures_and_rejects_bad_fields(h: AppHarness) -> None:
+    server = await h.app_server()
+    url = f"{server.url}/_wsquake/faults"
+    assert (await h.http.get(url)).json() == {"webhookDelayS": 0.0, "failNextWebhooks": 0}
+    set_ = await h.http.post(url, json={"failNextWebhooks": 1})
+    assert set_.json() == {"webhookDelayS": 0.0, "failNextWebhooks": 1}
+    failed = await h.http.post(server.webhook_url, json=session_request("ws://127.0.0.1:9/"))
+    assert failed.status_code == 500 and failed.json()["message"] == "Injected failure"
+    for body, field in [({"webhookDelayS": -1}, "webhookDelayS"),
+                        ({"failNextWebhooks": 1.5}, "failNextWebhooks"),
+                        ({"delay": 1}, "delay")]:
+        bad = await h.http.post(url, json=body)
+        assert bad.status_code == 400 and field in bad.json()["message"]

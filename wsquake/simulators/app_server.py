@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import math
 import socket
 import time
 from collections.abc import Callable
@@ -84,6 +86,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 STARTUP_TIMEOUT_S = 10.0
+FAULTS_PATH = "/_wsquake/faults"
+"""*(project)* runtime webhook faults: ``GET`` shows, ``POST {webhookDelayS?,
+failNextWebhooks?}`` sets them (delay in wall seconds)."""
 HTTP_TIMEOUT_S = 10.0
 
 
@@ -214,6 +219,7 @@ class AppServer:
                 routes=[
                     Route("/webhook", self._on_webhook, methods=["POST"]),
                     Route("/health", self._on_health, methods=["GET"]),
+                    Route(FAULTS_PATH, self._on_faults, methods=["GET", "POST"]),
                 ]
             ),
             lifespan="off",
@@ -303,6 +309,35 @@ class AppServer:
         if count < 0:
             raise ValueError(f"count must be >= 0, got {count}")
         self._fail_next = count
+
+    async def _on_faults(self, request: Request) -> Response:
+        if request.method == "POST":
+            try:
+                body = json.loads(await request.body() or b"{}")
+            except ValueError as exc:
+                return self._reply(400, {"status": "error", "message": f"not JSON: {exc}"})
+            if not isinstance(body, dict):
+                return self._reply(400, {"status": "error", "message": "expected an object"})
+            unknown = sorted(set(body) - {"webhookDelayS", "failNextWebhooks"})
+            if unknown:
+                return self._reply(400, {"status": "error",
+                                         "message": f"unknown field(s): {', '.join(unknown)}"})
+            delay = body.get("webhookDelayS", self.webhook_delay_s)
+            fail = body.get("failNextWebhooks", self._fail_next)
+            if isinstance(delay, bool) or not isinstance(delay, int | float) or not (
+                math.isfinite(delay) and delay >= 0
+            ):
+                return self._reply(400, {"status": "error",
+                                         "message": f"webhookDelayS must be a number >= 0, "
+                                                    f"got {delay!r}"})
+            if isinstance(fail, bool) or not isinstance(fail, int) or fail < 0:
+                return self._reply(400, {"status": "error",
+                                         "message": f"failNextWebhooks must be an integer >= 0, "
+                                                    f"got {fail!r}"})
+            self.webhook_delay_s = float(delay)
+            self._fail_next = fail
+        return self._reply(200, {"webhookDelayS": self.webhook_delay_s,
+                                 "failNextWebhooks": self._fail_next})
 
     # --- HTTP ----------------------------------------------------------------------------------
 
