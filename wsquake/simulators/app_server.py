@@ -22,7 +22,8 @@ Routes: ``POST /webhook`` (``session_request`` / ``stop_request``) and ``GET /he
   then a heartbeat loop; a new instance with the same ``webhookUrl`` re-registering makes
   the cloud re-send ``session_request`` for the sessions it had (restart recovery).
 - **Faults for tests and scenarios:** :attr:`AppServer.webhook_delay_s` delays every
-  webhook reply; :meth:`AppServer.fail_next_webhooks` answers the next N webhooks 500.
+  webhook reply; :meth:`AppServer.fail_next_webhooks` answers the next N webhooks 500;
+  both are also settable at run time through ``POST /_wsquake/faults``.
 """
 
 from __future__ import annotations
@@ -421,6 +422,8 @@ class AppServer:
 
     async def _session_request(self, request: SessionRequest) -> bool:
         session_id, user_id = request.session_id, request.user_id
+        if self._closing:
+            return False
         existing = self.sessions.get(session_id)
         if existing is not None and self.settings.profile is SdkProfile.SDK_2_1:
             await existing.release_ownership(OwnershipReleaseReason.SWITCHING_CLOUDS.value)
