@@ -172,6 +172,10 @@ class AppServer:
         return f"{self.url}/webhook"
 
     @property
+    def closing(self) -> bool:
+        return self._closing
+
+    @property
     def package_name(self) -> str:
         return self.settings.package_name
 
@@ -451,7 +455,7 @@ class AppServer:
         self._all.setdefault(session_id, []).append(session)
         try:
             await session.connect()
-            if self._closing:
+            if self.closing:  # shut down while connecting
                 await session.disconnect()
                 return False
             self.sessions[session_id] = session
