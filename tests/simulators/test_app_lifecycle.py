@@ -197,3 +197,18 @@ async def _until_registered(h: AppHarness, cloud_url: str, reg: str) -> None:
         return bool(mine) and SID in mine[0]["activeSessions"]
 
     await until(listed, what=f"{SID} in registration {reg}")
+
+
+async def test_hyphenated_user_and_package_work_end_to_end(h: AppHarness) -> None:
+    # session ids are never split by the app side: "<user>-<package>" with '-' in both
+    email, package = "anne-marie@ex-ample.com", "com.ex-ample.notes"
+    history = MemoryHistory("app")
+    server = await h.app_server(package, history=history)
+    cloud = await h.cloud(server)
+    glasses = await h.glasses(cloud, email)
+    await glasses.start_app(package)
+    await wait_event(history, EventKind.SUBSCRIBE, where=lambda e: e["streams"] == "button_press")
+    assert list(server.sessions) == [f"{email}-{package}"]
+    await press(glasses, 3)
+    got = await wait_event(history, EventKind.RECEIVE)
+    assert (got["user"], got["seq"], got.session_id) == (email, 3, f"{email}-{package}")
