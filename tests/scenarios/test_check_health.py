@@ -66,3 +66,11 @@ def test_health_expects_nothing_finite_when_the_pong_deadline_is_off() -> None:
     result = run_check("health", history(None).frames(), d3)
     assert result.metrics["expected_max_s"] is None
     assert result.verdict is Verdict.PASS  # nothing expected: thresholds must say more
+
+
+def test_health_ignores_a_blackhole_on_the_webhook_link() -> None:
+    h = Synth().glasses_up()
+    h.fault("wh", "webhook-link", "timeout", 10, 100)
+    h.probe(5, session_body([user_entry()]))
+    result = run_check("health", h.frames(), SCENARIO)
+    assert result.metrics["blackholes"] == 0 and result.verdict is Verdict.PASS

@@ -85,3 +85,10 @@ def test_leaks_match_closes_to_their_connection_epoch() -> None:
                                          initiator="peer")
     h.probe(50, healthy_body())
     assert run_check("leaks", h.frames(), SCENARIO).metrics["orphan_app_connections"] == 0
+
+
+def test_leaks_see_a_restarted_client_counting_epochs_from_one_again_as_live() -> None:
+    h = fleet().add(10, "apps-0", "close", "invoke", APP, 1, code=1005, initiator="self")
+    h.app_up(conn=1, at=13)
+    h.probe(50, healthy_body())
+    assert run_check("leaks", h.frames(), SCENARIO).metrics["orphan_app_connections"] == 0

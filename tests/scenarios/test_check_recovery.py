@@ -197,3 +197,23 @@ def test_recovery_resubscribe_waits_for_the_full_subscription_set() -> None:
     h.flow(start=1, stop=40, lost=lambda t: 10 <= t < 14, conn=lambda t: 1 if t < 10 else 2)
     m = check_recovery(h.frames(), SCENARIO).metrics
     assert m["resubscribe_p95_s"] == pytest.approx(0.5)
+
+
+def test_recovery_counts_own_closes_of_a_restarted_process_as_losses() -> None:
+    # the app server stops at 10 (its sessions close themselves), restarts at 12 and the
+    # same session id connects again with conn 1 at 13
+    h = Synth().glasses_up().app_up(at=0.1)
+    h.fault("restart", "apps", "restart", 10, 12)
+    h.add(10.1, "apps-0", "close", "invoke", APP, 1, code=1005, initiator="self")
+    h.app_up(conn=1, at=13)
+    h.flow(start=1, stop=40, lost=lambda t: 10 <= t < 13)
+    m = check_recovery(h.frames(), SCENARIO).metrics
+    assert (m["disrupted"], m["recovered"]) == (1, 1)
+    assert m["detect_p95_s"] == pytest.approx(0.1)
+
+
+def test_recovery_ignores_own_closes_for_link_faults() -> None:
+    h = base()
+    h.add(10.1, "apps-0", "close", "invoke", APP, 1, code=1005, initiator="self")
+    h.flow(start=1, stop=40)
+    assert check_recovery(h.frames(), SCENARIO).metrics["disrupted"] == 0

@@ -1,10 +1,11 @@
 """``health``: for blackholed links, how long until the cloud closed the dead connection.
 
-Blackhole windows are fault windows whose toxic is in ``toxics`` (option; default
-``timeout`` — Toxiproxy's blackhole — and ``blackhole``). For each window [S, E] the
-*affected* sessions are those healthy in the last ``/api/sessions`` snapshot before S
-(glasses-link: users ``CONNECTED``; app-link: apps ``running``; a process or unknown
-target: both) and the cloud **detected** the loss at the first snapshot at or after S
+Blackhole windows are fault windows on a WebSocket link (``glasses-link``,
+``app-link``; the webhook link carries no socket to detect) whose toxic is in ``toxics``
+(option; default ``timeout`` — Toxiproxy's blackhole — and ``blackhole``). For each
+window [S, E] the *affected* sessions are those healthy in the last ``/api/sessions``
+snapshot before S (glasses-link: users ``CONNECTED``; app-link: apps ``running``) and the
+cloud **detected** the loss at the first snapshot at or after S
 where the session no longer is (user not ``CONNECTED`` or ``glassesSockets == 0``; app
 not ``running``, ``sockets == 0`` or another ``boundConn``), or is gone.
 
@@ -34,6 +35,8 @@ from wsquake.scenarios.model import Scenario
 from wsquake.scenarios.thresholds import Verdict
 
 __all__ = ["check_health"]
+
+_WS_LINKS = ("glasses-link", "app-link")
 
 
 def _healthy(snap: Snapshot, roles: frozenset[str]) -> dict[str, tuple[str, Any]]:
@@ -75,7 +78,8 @@ def check_health(
     keys = ("detect_p50_s", "detect_p95_s", "detect_max_s", "undetected", "affected",
             "too_short", "blackholes", "expected_max_s", "slack_s")
     faults = frames.faults
-    holes = faults[faults["toxic"].isin(toxics)] if not faults.empty else faults
+    holes = (faults[faults["toxic"].isin(toxics) & faults["target"].isin(_WS_LINKS)]
+             if not faults.empty else faults)
     metrics: dict[str, float | int | None] = dict.fromkeys(keys)
     metrics["blackholes"] = len(holes)
     metrics["expected_max_s"] = expected_max if np.isfinite(expected_max) else None

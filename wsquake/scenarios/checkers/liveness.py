@@ -8,11 +8,13 @@ __all__ = ["live_sessions"]
 
 
 def live_sessions(frames: HistoryFrames, role: str, at_ns: int) -> set[str]:
-    """``session_id`` of every ``role`` client with a connection (``conn`` epoch) that got
-    its ``init ok`` at or before ``at_ns`` and no ``close`` of that same epoch by then.
+    """``session_id`` of every ``role`` client with a connection (``conn`` epoch) whose
+    last ``init ok`` at or before ``at_ns`` is later than the last ``close`` of that same
+    epoch by then.
 
     Closes are matched per epoch, so the late close of a superseded or abandoned socket
-    does not end the client's newer connection."""
+    does not end the client's newer connection; comparing the latest times handles a
+    restarted process whose clients count epochs from 1 again."""
     ev = frames.events
     rows = ev[(ev["role"] == role) & (ev["t"] <= at_ns) & (ev["conn"] > 0)
               & (((ev["kind"] == "init") & (ev["outcome"] == "ok")) | (ev["kind"] == "close"))]
@@ -20,8 +22,11 @@ def live_sessions(frames: HistoryFrames, role: str, at_ns: int) -> set[str]:
         return set()
     rows = rows.astype({"component": "object", "client_id": "object", "session_id": "object",
                         "kind": "object"})
-    per_conn = rows.groupby(["component", "client_id", "session_id", "conn"])["kind"].agg(
-        lambda kinds: "init" in set(kinds) and "close" not in set(kinds)
-    )
-    live = per_conn[per_conn]
-    return {str(key[2]) for key in live.index}
+    last = rows.groupby(["component", "client_id", "session_id", "conn", "kind"])["t"].max()
+    table = last.unstack("kind")
+    acks = table["init"] if "init" in table else None
+    if acks is None:
+        return set()
+    closes = table["close"] if "close" in table else acks * float("nan")
+    live = table.index[(acks.notna() & (closes.isna() | (acks > closes))).to_numpy()]
+    return {str(key[2]) for key in live}

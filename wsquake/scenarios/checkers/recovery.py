@@ -4,8 +4,9 @@ For every client (glasses or app) and every fault episode affecting its role
 (:func:`~wsquake.scenarios.checkers.base.episodes`), with S/E the episode's start/end and
 D = E + ``recovery_window_s`` the deadline:
 
-* **disrupted** if the client saw a loss (a ``close`` that is not its own and not stale)
-  in [S, D], or its data stopped: it had data before S (apps: ``receive``; glasses: an
+* **disrupted** if the client saw a loss (a ``close`` that is not its own and not stale;
+  for a process fault — target ``cloud``/``apps``/``glasses`` — any non-stale ``close``,
+  since a stopping process closes its own sockets) in [S, D], or its data stopped: it had data before S (apps: ``receive``; glasses: an
   echo ``display``) and none in (E, D]. Otherwise *not affected*.
 * recovery starts at R = max(E, loss); phases: **detect** S → loss; **reconnect** loss →
   first ``init ok`` after the loss; **resubscribe** ack → first ``subscribe`` invoke
@@ -50,6 +51,7 @@ from wsquake.scenarios.thresholds import Verdict
 __all__ = ["check_recovery"]
 
 _Key = tuple[str, str]
+_PROCESS_TARGETS = frozenset({"cloud", "apps", "glasses"})
 
 
 @dataclass(slots=True)
@@ -170,12 +172,18 @@ def check_recovery(
                                      clients["client_id"].astype(str), strict=True))
         losses = frames.losses[frames.losses["role"] == role]
         loss_times = _times_by_client(losses)
+        ev = frames.events
+        own = ev[(ev["kind"] == "close") & (ev["role"] == role)
+                 & ~ev["stale"].astype("object").eq(True)]
+        close_times = _times_by_client(own)
         ack_times = _times_by_client(frames.acks[frames.acks["role"] == role])
         streams = _streams_by_client(data.get(role, pd.DataFrame()))
         for ep in eps:
             start, end, deadline = ep.start_ns, ep.end_ns, ep.end_ns + window
+            process = bool(set(ep.targets) & _PROCESS_TARGETS)
+            closes = close_times if process else loss_times
             for key in keys:
-                case = _one(key, role, start, end, deadline, loss_times.get(key),
+                case = _one(key, role, start, end, deadline, closes.get(key),
                             ack_times.get(key), sub_times.get(key), streams.get(key, {}))
                 cases.append(case)
     return _result(frames, scenario, cases, n_episodes, max_examples)
