@@ -6,8 +6,9 @@ D = E + ``recovery_window_s`` the deadline:
 
 * **disrupted** if the client saw a loss (a ``close`` that is not its own and not stale;
   for a process fault — target ``cloud``/``apps``/``glasses`` — any non-stale ``close``,
-  since a stopping process closes its own sockets) in [S, D], or its data stopped: it had data before S (apps: ``receive``; glasses: an
-  echo ``display``) and none in (E, D]. Otherwise *not affected*.
+  since a stopping process closes its own sockets) in [S, D], or its data stopped: it
+  had data before S (apps: ``receive``; glasses: an echo ``display``) and none in
+  (E, D]. Otherwise *not affected*.
 * recovery starts at R = max(E, loss); phases: **detect** S → loss; **reconnect** loss →
   first ``init ok`` after the loss; **resubscribe** ack → first ``subscribe`` invoke
   after the ack carrying the client's full steady-state set (its last ``streams`` before
