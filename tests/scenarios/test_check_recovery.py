@@ -217,3 +217,30 @@ def test_recovery_ignores_own_closes_for_link_faults() -> None:
     h.add(10.1, "apps-0", "close", "invoke", APP, 1, code=1005, initiator="self")
     h.flow(start=1, stop=40)
     assert check_recovery(h.frames(), SCENARIO).metrics["disrupted"] == 0
+
+
+def test_recovery_counts_losses_outside_every_fault_as_unprovoked() -> None:
+    h = Synth().glasses_up().app_up()
+    h.fault("cut", "app-link", "down", 10, 12)
+    h.app_loss(at=5)          # before the fault: unprovoked
+    h.app_up(conn=2, at=6)
+    h.app_loss(conn=2, at=10.5)  # during the fault: explained
+    h.app_up(conn=3, at=13)
+    h.glasses_loss(at=30)     # after the recovery window (12 + 10): unprovoked
+    h.probe(40, None, outcome="fail")
+    h.glasses_loss(at=41)     # after the audit (shutdown): not counted
+    h.flow(start=1, stop=40)
+    assert check_recovery(h.frames(), SCENARIO).metrics["unprovoked_losses"] == 2
+
+
+def test_recovery_separates_reconnecting_from_catching_up() -> None:
+    h = Synth().glasses_up()
+    h.fault("g", "glasses-link", "down", 10, 12)
+    for t in range(1, 10):
+        h.echo(t)
+    h.glasses_loss(at=10.1)
+    h.glasses_up(conn=2, at=14)
+    for t in range(15, 30):
+        h.echo(t, conn=2, answered=False)  # the echo app is gone: no fresh echo
+    m = check_recovery(h.frames(), SCENARIO).metrics
+    assert (m["glasses_never"], m["glasses_reconnect_rate"]) == (1, 1.0)

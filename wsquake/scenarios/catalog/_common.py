@@ -29,8 +29,13 @@ def recovers(p95_s: float | str, *extra: str) -> CheckSpec:
     with p95 within ``p95_s``."""
     return CheckSpec.of(
         "recovery", "recovery.disrupted >= 1", "recovery.never == 0", "recovery.rate >= 1",
-        f"recovery.p95_s <= {p95_s}", *extra,
+        f"recovery.p95_s <= {p95_s}", "recovery.unprovoked_losses == 0", *extra,
     )
+
+
+def undisturbed() -> CheckSpec:
+    """No connection is disrupted, during the fault or outside it."""
+    return CheckSpec.of("recovery", "recovery.disrupted == 0", "recovery.unprovoked_losses == 0")
 
 
 def no_loss_after_recovery(*extra: str) -> CheckSpec:

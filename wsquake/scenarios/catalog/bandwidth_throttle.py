@@ -28,7 +28,7 @@ SCENARIO = Scenario(
     recovery_window_s=15.0,
     quiesce_s=5.0,
     checks=(
-        CheckSpec.of("recovery", "recovery.never == 0"),
+        CheckSpec.of("recovery", "recovery.never == 0", "recovery.unprovoked_losses == 0"),
         CheckSpec.of("delivery", "delivery.lost == 0", "delivery.duplicated == 0",
                      "delivery.reordered == 0"),
         SUBSCRIPTIONS,

@@ -7,7 +7,7 @@ clients at the end. Expected on the reference cloud: **pass** on every check (no
 message lost, duplicated or reordered; nothing disrupted; no leak; no connection growth).
 """
 
-from wsquake.scenarios.catalog._common import FLEET, HEALTH, SUBSCRIPTIONS
+from wsquake.scenarios.catalog._common import FLEET, HEALTH, SUBSCRIPTIONS, undisturbed
 from wsquake.scenarios.model import CheckSpec, Scenario
 
 SCENARIO = Scenario(
@@ -19,7 +19,7 @@ SCENARIO = Scenario(
     recovery_window_s=20.0,
     quiesce_s=5.0,
     checks=(
-        CheckSpec.of("recovery", "recovery.disrupted == 0"),
+        undisturbed(),
         CheckSpec.of("delivery", "delivery.lost == 0", "delivery.duplicated == 0",
                      "delivery.reordered == 0"),
         SUBSCRIPTIONS,

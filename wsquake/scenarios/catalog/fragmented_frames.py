@@ -14,6 +14,7 @@ from wsquake.scenarios.catalog._common import (
     HEALTH,
     NO_LEAKS,
     SUBSCRIPTIONS,
+    undisturbed,
 )
 from wsquake.scenarios.model import CheckSpec, FaultStep, Link, Scenario
 
@@ -32,7 +33,7 @@ SCENARIO = Scenario(
     recovery_window_s=10.0,
     quiesce_s=5.0,
     checks=(
-        CheckSpec.of("recovery", "recovery.disrupted == 0"),
+        undisturbed(),
         CheckSpec.of("delivery", "delivery.lost == 0", "delivery.duplicated == 0",
                      "delivery.reordered == 0"),
         SUBSCRIPTIONS,

@@ -15,6 +15,7 @@ from wsquake.scenarios.catalog._common import (
     HEALTH,
     NO_LEAKS,
     SUBSCRIPTIONS,
+    undisturbed,
 )
 from wsquake.scenarios.model import CheckSpec, Direction, FaultStep, Link, Scenario
 
@@ -29,7 +30,7 @@ SCENARIO = Scenario(
     recovery_window_s=10.0,
     quiesce_s=5.0,
     checks=(
-        CheckSpec.of("recovery", "recovery.disrupted == 0"),
+        undisturbed(),
         CheckSpec.of("delivery", "delivery.lost_fault >= 1", "delivery.lost_steady == 0",
                      "delivery.lost_recovery == 0", "delivery.lost_after == 0",
                      "delivery.duplicated == 0"),

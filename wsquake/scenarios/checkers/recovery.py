@@ -24,7 +24,11 @@ Metrics: ``rate`` = recovered / disrupted (1.0 when nothing was disrupted), ``p5
 ``late``, ``disrupted``, ``recovered``, ``not_affected``, ``episodes``,
 ``detect_p95_s``, ``reconnect_p95_s``, ``resubscribe_p95_s``, ``caught_up_p95_s``, and per
 role ``glasses_never``, ``glasses_late``, ``glasses_p95_s``, ``app_never``, ``app_late``,
-``app_p95_s``. Options:
+``app_p95_s``; ``reconnect_rate`` (and ``glasses_``/``app_reconnect_rate``): disrupted
+connections acknowledged again by the deadline (a stalled socket that never closed
+counts as connected), which separates "reconnected" from "caught up" when end-to-end
+data cannot flow (e.g. the echo app is gone); ``unprovoked_losses``: losses seen outside
+every fault window + recovery window, before the audit (steady-state churn). Options:
 ``max_examples`` (3), ``roles`` (``("glasses", "app")``).
 """
 
@@ -67,6 +71,7 @@ class _Case:
     resubscribe: float = np.nan
     caught_up: float = np.nan
     total: float = np.nan
+    reconnected: bool = False
     detail: str = ""
 
 
@@ -203,7 +208,8 @@ def _one(key: _Key, role: str, start: int, end: int, deadline: int,
         )
         if not stalled:
             return _Case(key, role, "not_affected", start, deadline)
-        case = _Case(key, role, "never", start, deadline, detail="data stopped without a close")
+        case = _Case(key, role, "never", start, deadline, reconnected=True,
+                     detail="data stopped without a close")
         caught = _caught_up(before, end, end)
         if not np.isnan(caught):
             case.caught_up = caught - end
@@ -217,6 +223,7 @@ def _one(key: _Key, role: str, start: int, end: int, deadline: int,
         case.detail = "no new connection was acknowledged after the loss"
         return case
     case.reconnect = ack - loss
+    case.reconnected = ack <= deadline
     sub = ack if role == "glasses" else _first_at_or_after(subs, ack)
     if np.isnan(sub):
         case.detail = "reconnected but never re-subscribed"
@@ -245,6 +252,28 @@ def _caught_up(streams: Mapping[str, tuple[np.ndarray, np.ndarray]], fresh_from:
     return latest
 
 
+def _unprovoked_losses(frames: HistoryFrames, scenario: Scenario) -> int:
+    """Losses seen by clients outside every fault window and its recovery window, up to
+    the audit (the last cloud probe; else the last send), so the final shutdown does not
+    count."""
+    losses = frames.losses
+    if losses.empty:
+        return 0
+    t = losses["t"].to_numpy()
+    probes = frames.cloud_probes
+    if not probes.empty:
+        cutoff = int(probes["t"].max())
+    elif not frames.sends.empty:
+        cutoff = int(frames.sends["t"].max())
+    else:
+        cutoff = frames.end_ns
+    explained = t > cutoff
+    window = recovery_ns(scenario)
+    for start, end in zip(frames.faults["start_ns"], frames.faults["end_ns"], strict=True):
+        explained |= (t >= start) & (t <= end + window)
+    return int((~explained).sum())
+
+
 def _result(frames: HistoryFrames, scenario: Scenario, cases: list[_Case], n_episodes: int,
             max_examples: int) -> CheckResult:
     counts = {o: sum(c.outcome == o for c in cases)
@@ -260,6 +289,13 @@ def _result(frames: HistoryFrames, scenario: Scenario, cases: list[_Case], n_epi
 
     def n(outcome: str, role: str) -> int:
         return sum(c.outcome == outcome and c.role == role for c in cases)
+
+    def reconnect_rate(role: str | None = None) -> float | None:
+        hit = [c.reconnected for c in cases
+               if c.outcome != "not_affected" and role in (None, c.role)]
+        if not hit:
+            return 1.0 if n_episodes else None
+        return round(sum(hit) / len(hit), 6)
 
     metrics: dict[str, float | int | None] = {
         "rate": round(counts["recovered"] / disrupted, 6) if disrupted else 1.0,
@@ -283,6 +319,10 @@ def _result(frames: HistoryFrames, scenario: Scenario, cases: list[_Case], n_epi
         "app_never": n("never", "app"),
         "app_late": n("late", "app"),
         "app_p95_s": p("total", 95, "app"),
+        "reconnect_rate": reconnect_rate(),
+        "glasses_reconnect_rate": reconnect_rate("glasses"),
+        "app_reconnect_rate": reconnect_rate("app"),
+        "unprovoked_losses": _unprovoked_losses(frames, scenario),
     }
     bad = [c for c in cases if c.outcome == "never"] + [c for c in cases if c.outcome == "late"]
     examples = tuple(
