@@ -9,8 +9,8 @@ from typing import Any
 
 import psutil
 
-# A tiny scenario in scenario seconds; at time_scale 0.1 the timeline takes ~2.5 s wall:
-#   warm-up 10 s | faults (per test) | recovery window 10 s | quiesce 5 s
+# A tiny scenario in scenario seconds; at time_scale 0.1 the timeline takes ~3.5 s wall:
+#   warm-up 20 s | faults (per test) | recovery window 10 s | quiesce 5 s
 TINY = textwrap.dedent(
     """
     from wsquake.faults.client import Latency
@@ -21,7 +21,7 @@ TINY = textwrap.dedent(
         description="tiny end-to-end scenario for the runner's tests",
         fleet=FleetSpec(users=2, apps_per_user={apps}, probe_interval_s=2),
         time_scale=0.1,
-        warmup_s=10,
+        warmup_s=20,
         steps=({steps}),
         recovery_window_s=10,
         quiesce_s=5,

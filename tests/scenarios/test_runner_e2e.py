@@ -52,7 +52,9 @@ async def test_a_tiny_baseline_writes_every_file_and_a_passing_summary(tmp_path:
         assert check["verdict"] in ("pass", "fail", "unknown")
         for threshold in check["thresholds"]:
             assert {"expr", "verdict", "measured", "expected"} <= set(threshold)
-    assert (scen["verdict"], summary["exit_code"], exit_code(result)) == ("pass", 0, 0), scen
+    failing = [(c["name"], c["verdict"], c["summary"]) for c in scen["checks"]
+               if c["verdict"] != "pass"]
+    assert (scen["verdict"], summary["exit_code"], exit_code(result)) == ("pass", 0, 0), failing
     events = history(run_dir / "tiny" / "history.jsonl")
     kinds = {(e["component"], e["kind"]) for e in events}
     assert {("glasses-0", "connect"), ("apps", "receive"), ("runner", "cloud_probe")} <= kinds
