@@ -8,7 +8,7 @@ import pytest
 from wsquake.scenarios import CloudSpec, Scenario, Verdict
 from wsquake.scenarios.checkers import run_check
 
-from .synth import Synth, session_body, user_entry
+from .synth import Synth, app_entry, session_body, user_entry
 
 SCENARIO = Scenario("t", "test")
 
@@ -74,3 +74,20 @@ def test_health_ignores_a_blackhole_on_the_webhook_link() -> None:
     h.probe(5, session_body([user_entry()]))
     result = run_check("health", h.frames(), SCENARIO)
     assert result.metrics["blackholes"] == 0 and result.verdict is Verdict.PASS
+
+
+def test_health_ignores_running_apps_without_a_socket() -> None:
+    # the dashboard system app runs with no socket: nothing to detect, never "affected"
+    h = Synth().app_up()
+    h.fault("bh", "app-link", "timeout", 10, 100)
+    t = 0.0
+    while t <= 120:
+        app_state = "grace_period" if t >= 45 else "running"
+        h.probe(t, session_body([user_entry(apps=[
+            app_entry(state=app_state),
+            app_entry("u@x.io-system.dashboard", sockets=0, pkg="system.dashboard"),
+        ])]))
+        t += 5
+    result = run_check("health", h.frames(), SCENARIO)
+    assert (result.metrics["affected"], result.metrics["detect_max_s"]) == (1, 35.0)
+    assert result.metrics["detect_p50_s"] == 35.0

@@ -4,7 +4,8 @@ Blackhole windows are fault windows on a WebSocket link (``glasses-link``,
 ``app-link``; the webhook link carries no socket to detect) whose toxic is in ``toxics``
 (option; default ``timeout`` — Toxiproxy's blackhole — and ``blackhole``). For each
 window [S, E] the *affected* sessions are those healthy in the last ``/api/sessions``
-snapshot before S (glasses-link: users ``CONNECTED``; app-link: apps ``running``) and the
+snapshot before S (glasses-link: users ``CONNECTED``; app-link: apps ``running`` with a
+socket — socketless system apps such as the dashboard have nothing to detect) and the
 cloud **detected** the loss at the first snapshot at or after S
 where the session no longer is (user not ``CONNECTED`` or ``glassesSockets == 0``; app
 not ``running``, ``sockets == 0`` or another ``boundConn``), or is gone.
@@ -46,7 +47,8 @@ def _healthy(snap: Snapshot, roles: frozenset[str]) -> dict[str, tuple[str, Any]
             out[f"glasses:{user.get('userId')}"] = ("glasses", None)
     if "app" in roles:
         for _, app in snap.apps():
-            if app.get("state") == "running":
+            sockets = app.get("sockets")
+            if app.get("state") == "running" and isinstance(sockets, int) and sockets > 0:
                 out[f"app:{app.get('sessionId')}"] = ("app", app.get("boundConn"))
     return out
 
