@@ -103,3 +103,14 @@ def test_a_bad_toxiproxy_url_exits_64(
     code, text = run(["run", str(path), "--out", str(tmp_path)], capsys)
     assert code == 64
     assert "TOXIPROXY_URL must be" in text
+
+
+def test_list_shows_every_catalog_scenario_and_every_suite(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from wsquake.scenarios.loader import catalog_names
+
+    code, text = run(["list"], capsys)
+    assert code == 0
+    for name in (*catalog_names(), "smoke", "regression", "full"):
+        assert name in text, name

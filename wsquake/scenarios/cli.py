@@ -133,7 +133,7 @@ def _one_line(text: str) -> str:
 def run_list(args: argparse.Namespace, out: TextIO | None = None) -> int:
     console = Console(file=out or sys.stdout, soft_wrap=True)
     table = Table(title="scenarios", show_lines=False)
-    table.add_column("name", style="bold")
+    table.add_column("name", style="bold", no_wrap=True)
     table.add_column("wall s", justify="right")
     table.add_column("description")
     problems = 0
@@ -148,7 +148,7 @@ def run_list(args: argparse.Namespace, out: TextIO | None = None) -> int:
         table.add_row(name, f"{wall:.0f}", _one_line(scenario.description))
     console.print(table)
     suites = Table(title="suites")
-    suites.add_column("name", style="bold")
+    suites.add_column("name", style="bold", no_wrap=True)
     suites.add_column("est. wall s", justify="right")
     suites.add_column("budget s", justify="right")
     suites.add_column("scenarios")
@@ -242,7 +242,7 @@ def format_summary(result: RunResult) -> Table:
     """A compact table: one row per scenario, its checks' verdicts and key metrics."""
     title = f"run {result.run_id}" + (" (interrupted)" if result.interrupted else "")
     table = Table(title=title)
-    table.add_column("scenario", style="bold")
+    table.add_column("scenario", style="bold", no_wrap=True)
     table.add_column("verdict")
     table.add_column("wall s", justify="right")
     table.add_column("checks")
