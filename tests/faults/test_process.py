@@ -201,3 +201,22 @@ async def test_output_after_readiness_is_drained_into_the_log_file(tmp_path: Pat
         port = proc.ready_value
     assert log.read_text().splitlines() == [f"listening {port}"]
     assert (tmp_path / "srv.err.log").exists()
+
+
+async def test_cancelling_start_before_ready_stops_the_child(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    seen = asyncio.Event()
+    proc = ManagedProcess(
+        "slow", [sys.executable, "-c", "import signal; print('booting', flush=True); "
+                 "signal.pause()"],
+        ready=lambda line: None, on_line=lambda line: seen.set(),
+    )
+    starting = asyncio.ensure_future(proc.start())
+    async with asyncio.timeout(20):
+        await seen.wait()
+    starting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await starting
+    assert proc.state is ProcessState.EXITED and gone(proc.pids[0])
+    assert "never retrieved" not in caplog.text

@@ -234,6 +234,12 @@ class ManagedProcess:
         except BaseException:
             await self._terminate()
             raise
+        finally:
+            # Nobody waits on it any more: a later "exited before ready" is not an error.
+            if not ready.done():
+                ready.cancel()
+            elif not ready.cancelled():
+                ready.exception()
         self.ready_value = value
         self._state = ProcessState.RUNNING
         return value
