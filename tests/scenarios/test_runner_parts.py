@@ -131,3 +131,41 @@ def test_write_json_replaces_non_finite_floats_with_null(tmp_path: Path) -> None
     write_json(tmp_path / "x.json", {"p95_s": float("nan"), "max_s": float("inf"), "ok": 1})
     assert json.loads((tmp_path / "x.json").read_text()) == {
         "p95_s": None, "max_s": None, "ok": 1}
+
+
+def test_the_plain_live_view_prints_one_line_per_phase_or_fault_change() -> None:
+    import io
+
+    from wsquake.scenarios.live import LiveView, RunStatus
+
+    out = io.StringIO()
+    status = RunStatus(scenario="app-link-drop", index=1, total=2, started=100.0,
+                       time_scale=0.1, planned_s=80)
+    with LiveView(status, stream=out, clock=lambda: 101.0):
+        status.phase = "faults"
+        status.changed()
+        status.glasses_connected = 4  # a probe: same phase and faults, no new line
+        status.changed()
+        status.active_faults = ["cut (app-link down)"]
+        status.changed()
+    status.phase = "recovery"
+    status.changed()  # the view is closed: nothing more is printed
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("[1/2] app-link-drop faults t=10.0/80s (wall 1.0s)")
+    assert "faults: cut (app-link down)" in lines[1] and "glasses=4" in lines[1]
+
+
+def test_reconnects_are_counted_from_init_ok_with_a_later_connection_epoch(
+    tmp_path: Path,
+) -> None:
+    from wsquake.scenarios.live import ReconnectCounter
+
+    part = tmp_path / "glasses-0.jsonl"
+    line = '{{"t":1,"component":"glasses-0","conn":{conn},"kind":"init","outcome":"ok"}}\n'
+    part.write_text(line.format(conn=1) + line.format(conn=2))
+    counter = ReconnectCounter(tmp_path)
+    assert counter.update() == 1
+    with part.open("a") as fh:
+        fh.write(line.format(conn=3) + '{"t":2,"kind":"init","outcome":"ok","conn":4')
+    assert counter.update() == 2  # the partial last line waits for its newline
