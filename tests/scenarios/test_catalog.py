@@ -58,3 +58,11 @@ def test_every_faulty_catalog_scenario_has_steps_and_baseline_has_none() -> None
         scenario = load_scenario(name)
         assert bool(scenario.steps) == (name != "baseline"), name
         assert scenario.timeline() or name == "baseline"
+
+
+def test_default_checks_gate_on_metrics_the_checkers_report() -> None:
+    from wsquake.scenarios import DEFAULT_CHECKS
+
+    for check in DEFAULT_CHECKS:
+        for threshold in check.thresholds:
+            assert threshold.key in KEYS[check.name], threshold

@@ -202,7 +202,11 @@ def scale_toxic(toxic: ToxicSpec, factor: float) -> ToxicSpec:
 
 @dataclass(frozen=True, slots=True)
 class FleetSpec:
-    """The simulated clients: ``users`` glasses, each with ``apps_per_user`` apps."""
+    """The simulated clients: ``users`` glasses, each with ``apps_per_user`` apps.
+
+    Rates are per scenario second (``event_rate_hz`` per stream per user; wall rate =
+    rate ÷ ``time_scale``); ``probe_interval_s`` (0 = no echo probes) is scaled like
+    every other time."""
 
     users: int = 4
     apps_per_user: int = 1

@@ -5,7 +5,11 @@ link's downstream (control frames pass, so pings and pongs still work). The prot
 no application-level acknowledgement or replay (§6), so each dropped message is simply
 lost; the sockets stay up. The thresholds say so explicitly: losses during the fault are
 expected (``delivery.lost_fault >= 1`` proves the fault bit), none outside it, no
-disruption. Expected on the reference cloud: **pass**.
+disruption. Expected on the reference cloud: **pass**. The drop is only meaningful on
+uncompressed messages: under permessage-deflate with context takeover, dropping one
+message desynchronises the shared compression context and every later message on that
+socket decodes to garbage (upstream's ``ws`` servers do not negotiate compression by
+default), which this scenario then reports as data that stopped without a close.
 """
 
 from wsquake.faults.client import WsDrop
