@@ -16,7 +16,7 @@ from wsquake.cloud.transport import Connection
 from wsquake.protocol.apps import PermissionErrorDetail
 from wsquake.protocol.codes import CloseCode, CloseReason, TpaErrorCode
 from wsquake.protocol.exceptions import InvalidSessionId, InvalidStream
-from wsquake.protocol.ids import user_for_package
+from wsquake.protocol.ids import legacy_split, user_for_package
 from wsquake.protocol.lifecycle import AppState, SessionState
 from wsquake.protocol.streams import (
     Subscription,
@@ -136,7 +136,12 @@ class AppSocketHandler:
             raise AppInitError(TpaErrorCode.SESSION_NOT_FOUND.value, "Invalid session ID format",
                                CloseReason.INVALID_SESSION_ID.value)
         try:
-            user_id = user_for_package(session_id, package)
+            if self.core.settings.defects.enabled("split_session_id"):
+                # D1: upstream took ``sessionId.split('-')[0]`` as the user, so a '-' in
+                # the email names a user that does not exist (SESSION_NOT_FOUND + 1008).
+                user_id = legacy_split(session_id)[0]
+            else:
+                user_id = user_for_package(session_id, package)
         except InvalidSessionId as exc:
             raise AppInitError(TpaErrorCode.SESSION_NOT_FOUND.value,
                                f"Invalid session ID format: {exc}",

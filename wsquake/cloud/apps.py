@@ -21,7 +21,7 @@ from wsquake.cloud.transport import Connection
 from wsquake.cloud.webhooks import webhook_url
 from wsquake.protocol.codes import CloseCode, CloseReason, StopReason
 from wsquake.protocol.exceptions import InvalidSessionId
-from wsquake.protocol.ids import make_app_session_id, user_for_package
+from wsquake.protocol.ids import legacy_split, make_app_session_id, user_for_package
 from wsquake.protocol.lifecycle import AppState
 
 __all__ = ["AppManager"]
@@ -35,12 +35,21 @@ class AppManager:
 
     # --- A1: start -------------------------------------------------------------------------
 
+    def start_session_apps(self, user: UserSession) -> None:
+        """A new session's starts (§9.2): system apps, then every persisted running app,
+        concurrently; ``start_app`` deduplicates against loading/running apps."""
+        self.start_system_apps(user)
+        for package in sorted(self.core.running_apps.get(user.user_id, set())):
+            self.start_app(user, package)
+
     def start_system_apps(self, user: UserSession) -> None:
         """The dashboard on every new session: the registry's ``system_dashboard`` entry
         through the normal start, else the built-in in-process dashboard."""
         entry = self.core.registry.dashboard()
         if entry is not None:
             self.start_app(user, entry.package_name)
+            return
+        if BUILTIN_DASHBOARD in user.apps:
             return
         rec = AppRecord(
             user_id=user.user_id,
@@ -81,6 +90,12 @@ class AppManager:
                 session_id=make_app_session_id(user.user_id, package),
                 entry=entry,
             )
+            if self.core.defects.enabled("leak_subscriptions_on_dispose"):
+                # D9: upstream's subscription map, keyed "<email>:<pkg>", outlived the
+                # disposed session: the new session's app starts with the stale set.
+                rec.subscriptions = self.core.leaked_subscriptions.pop(
+                    (user.user_id, package), ()
+                )
             user.apps[package] = rec
         rec.set_state(AppState.LOADING)
         rec.start_failed = False
@@ -135,6 +150,14 @@ class AppManager:
         rec.start_timer = None
         if rec.generation == gen and rec.state in (AppState.LOADING, AppState.RESURRECTING):
             logger.info("%s: no init within the start timeout", rec.session_id)
+            if rec.start_task is not None:
+                if self.core.defects.enabled("retry_after_sdk_500"):
+                    # D12: upstream let the start webhook run on: the SDK's late 500
+                    # (its own handshake timed out) was retried, a second session_request
+                    # for a start that had already failed.
+                    logger.info("%s: start webhook left running (D12)", rec.session_id)
+                else:
+                    rec.start_task.cancel()  # the start failed: abandon its webhook
             self._start_failed(user, rec, "TIMEOUT")
 
     def _start_failed(self, user: UserSession, rec: AppRecord, stage: str) -> None:
@@ -162,9 +185,14 @@ class AppManager:
         rec.cancel_timers()
         rec.start_failed = False
         if old is not None and old is not conn:
-            self.detach(rec, old)
-            old.close(CloseCode.POLICY_VIOLATION, CloseReason.SUPERSEDED.value)
-            self.core.metrics.superseded_sockets.labels(kind="app").inc()
+            if self.core.defects.enabled("duplicate_app_sockets"):
+                # D6: upstream overwrote the map entry and left the older socket open and
+                # orphaned (still counted in ``sockets``); the last init wins.
+                logger.info("%s: %r left open beside %r (D6)", rec.session_id, old, conn)
+            else:
+                self.detach(rec, old)
+                old.close(CloseCode.POLICY_VIOLATION, CloseReason.SUPERSEDED.value)
+                self.core.metrics.superseded_sockets.labels(kind="app").inc()
         rec.conn = conn
         rec.sockets.add(conn)
         conn.binding = (user.user_id, rec.package)
@@ -191,13 +219,22 @@ class AppManager:
         """An app socket is gone. Only the bound socket's loss changes state."""
         if conn.binding is None:
             return
-        found = self.core.find_app(*conn.binding)
+        user_id, package = conn.binding
+        if self.core.defects.enabled("split_session_id"):
+            # D1: upstream's close handler split the session id: with a '-' in the
+            # package, ``split('-')[1]`` names the wrong app or none.
+            user_id, package = legacy_split(make_app_session_id(user_id, package))
+        found = self.core.find_app(user_id, package)
         if found is None:
             return
         user, rec = found
         rec.sockets.discard(conn)
         if rec.conn is not conn:
-            return  # a detached/superseded socket: socket identity says nothing changes
+            if not self.core.defects.enabled("stale_close_unchecked"):
+                return  # a detached/superseded socket: socket identity says nothing changes
+            # D2: upstream deleted the app's connection by package, whichever socket
+            # closed: a stale close unbinds the live socket and starts the grace.
+            logger.info("%s: stale close of %r unbinds %r (D2)", rec.session_id, conn, rec.conn)
         rec.conn = None
         if rec.state is not AppState.RUNNING or self.core.closing:
             return
@@ -305,7 +342,12 @@ class AppManager:
             rec.set_state(AppState.STOPPING)
             rec.generation += 1
             self.core.registrations.remove_session(rec.session_id)
-            await self._send_stop_webhook(user, rec, StopReason.SYSTEM_STOP)
+            if self.core.defects.enabled("dispose_without_stop_webhook"):
+                # D13: upstream's dispose closed the app without the stop_request its
+                # docs promise; a mid-2025 SDK then never calls onStop.
+                logger.info("%s: dispose without stop webhook (D13)", rec.session_id)
+            else:
+                await self._send_stop_webhook(user, rec, StopReason.SYSTEM_STOP)
             conn = rec.conn
             if conn is not None:
                 conn.send_text(wire.app_stopped(StopReason.SYSTEM_STOP.value))
@@ -315,6 +357,9 @@ class AppManager:
         for other in list(rec.sockets):
             other.close(CloseCode.NORMAL, CloseReason.USER_SESSION_ENDED.value)
         rec.sockets.clear()
+        if rec.subscriptions and self.core.defects.enabled("leak_subscriptions_on_dispose"):
+            # D9: upstream's dispose left the "<email>:<pkg>" subscription entry behind.
+            self.core.leaked_subscriptions[(user.user_id, rec.package)] = rec.subscriptions
         rec.subscriptions = ()
         rec.dashboard_content = None
 
@@ -327,7 +372,12 @@ class AppManager:
         the webhook was delivered. No stop_request; the app stays in runningApps. The
         registration knows the package, so the id is split by §8 rule 1."""
         try:
-            user_id = user_for_package(session_id, package)
+            if self.core.defects.enabled("split_session_id"):
+                # D1: the TPA-era registration path took split('-')[0] / [1] as user and
+                # package: a '-' in either finds no session to recover.
+                user_id, package = legacy_split(session_id)
+            else:
+                user_id = user_for_package(session_id, package)
         except InvalidSessionId:
             return False
         found = self.core.find_app(user_id, package)

@@ -20,7 +20,7 @@ from wsquake.cloud.transport import Connection
 from wsquake.cloud.webhooks import WebhookClient
 from wsquake.protocol.glasses import UserSessionInfo
 from wsquake.protocol.lifecycle import AppState
-from wsquake.protocol.streams import StreamType, transcription_languages
+from wsquake.protocol.streams import StreamType, Subscription, transcription_languages
 
 __all__ = ["CloudCore"]
 
@@ -40,6 +40,7 @@ class CloudCore:
     ) -> None:
         self.settings = settings
         self.timings = settings.timings
+        self.defects = settings.defects  # PROTOCOL.md §12; branches: defects.enabled(name)
         self.metrics = metrics
         self.webhooks = webhooks
         self.registry = AppRegistry(settings.apps)
@@ -49,6 +50,8 @@ class CloudCore:
         self.users: dict[str, UserSession] = {}
         self.running_apps: dict[str, set[str]] = {}  # persisted runningApps per user
         self.connections: set[Connection] = set()  # every open socket
+        # D9 only: subscription sets a disposed session left behind, by (email, package)
+        self.leaked_subscriptions: dict[tuple[str, str], tuple[Subscription, ...]] = {}
         self.app_ws_url = ""  # set by the server once the port is known
         self.closing = False
         self._tg = task_group
@@ -112,11 +115,15 @@ class CloudCore:
             for r in user.apps.values()
             if r.subscriptions
         }
+        loading_apps: tuple[str, ...] | dict[str, Any] = tuple(loading)
+        if self.defects.enabled("loading_apps_as_object"):
+            # D11: upstream kept loadingApps in a Set, which JSON.stringify turns into {}.
+            loading_apps = {}
         return UserSessionInfo(
             user_id=user.user_id,
             start_time=wire.iso_from_epoch(user.created_at),
             active_app_sessions=tuple(active),
-            loading_apps=tuple(loading),
+            loading_apps=loading_apps,
             app_subscriptions=subs,
             requires_audio=self.requires_audio(user),
             minimum_transcription_languages=tuple(sorted(self.languages(user))),

@@ -215,9 +215,10 @@ class DisplayManager:
         if self.online and self._send(clear_event(package, self._now_iso())):
             self._count(DisplayOutcome.CLEARED)
 
-    def set_online(self, online: bool) -> None:
-        """Glasses attached/detached; on attach re-send the current main view."""
+    def set_online(self, online: bool, *, resend: bool = True) -> None:
+        """Glasses attached/detached; on attach re-send the current main view (unless
+        ``resend`` is False)."""
         self.online = online
-        if online and self.current is not None:
+        if online and resend and self.current is not None:
             event = {**self.current, "timestamp": self._now_iso()}
             self._send(event)

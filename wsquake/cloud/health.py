@@ -1,7 +1,8 @@
 """Health monitor (PROTOCOL.md §9.4): every ``ping_interval_s`` ping each open glasses and
 app socket; close one whose last pong is older than ``pong_deadline_s`` with 1001
 ``"Ping timeout - no pong received"`` (the transport drops TCP after
-``close_handshake_timeout_s`` if the peer stays silent). ``pong_deadline_s = 0`` = off."""
+``close_handshake_timeout_s`` if the peer stays silent). ``pong_deadline_s = 0`` or
+``defects.no_pong_deadline`` (D3) = no deadline; pings are still sent."""
 
 from __future__ import annotations
 
@@ -27,7 +28,10 @@ class HealthMonitor:
         if liveness is None or not conn.is_open:
             return False
         deadline = self.core.timings.scaled("pong_deadline_s")
-        if deadline > 0 and liveness.pong_age() > deadline:
+        # D3: upstream (mid-2025) pinged but never checked pongs, so a silent link stayed
+        # open until TCP gave up; ``pong_deadline_s = 0`` is the same switch.
+        enforced = deadline > 0 and not self.core.defects.enabled("no_pong_deadline")
+        if enforced and liveness.pong_age() > deadline:
             logger.info("%r: no pong for %.3fs, closing", conn, liveness.pong_age())
             self.core.metrics.pong_timeouts.labels(kind=conn.kind.value).inc()
             conn.close(CloseCode.GOING_AWAY, CloseReason.PING_TIMEOUT.value)

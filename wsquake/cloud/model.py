@@ -126,6 +126,7 @@ class UserSession:
     mic_sent_at: float | None = None  # monotonic
     mic_timer: asyncio.TimerHandle | None = None
     disposed: asyncio.Event = field(default_factory=asyncio.Event)
+    fresh: bool = True  # created, no connection_init handled yet (D10 reruns the starts)
 
     def set_state(self, new: SessionState) -> None:
         check_session_transition(self.state, new)

@@ -55,6 +55,11 @@ class Relay:
         data, kind = decoded.data, decoded.type
         if kind == "connection_init":
             conn.send_text(self.core.connection_ack(user))
+            if user.fresh and self.core.defects.enabled("duplicate_init_restart"):
+                # D10: upstream's init handler started a fresh session's apps a second
+                # time (deduplicated against loading/running apps only).
+                self.apps.start_session_apps(user)
+            user.fresh = False
         elif kind == "start_app":
             self.apps.start_app(user, str(data["packageName"]))
         elif kind == "stop_app":
@@ -121,7 +126,9 @@ class Relay:
             return
         if rec.state in (AppState.GRACE_PERIOD, AppState.RESURRECTING):
             limit = self.core.timings.grace_buffer_messages
-            if limit <= 0:
+            # D5: upstream dropped data for an app without a socket; a zero buffer is the
+            # same switch.
+            if limit <= 0 or self.core.defects.enabled("drop_during_grace"):
                 metrics.messages_dropped.labels(reason="grace").inc()
                 return
             rec.buffer.append(item)

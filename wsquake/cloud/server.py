@@ -26,6 +26,7 @@ from starlette.routing import Route, WebSocketRoute
 from wsquake.cloud.app_socket import AppSocketHandler
 from wsquake.cloud.apps import AppManager
 from wsquake.cloud.core import CloudCore
+from wsquake.cloud.defects import active_defects
 from wsquake.cloud.endpoints import SocketEndpoints
 from wsquake.cloud.health import HealthMonitor
 from wsquake.cloud.metrics import CONTENT_TYPE_LATEST, CloudMetrics
@@ -115,7 +116,12 @@ class CloudServer:
         self.port = sock.getsockname()[1]
 
         webhooks = await stack.enter_async_context(
-            WebhookClient(self.settings.timings, self.metrics, clock=self._clock)
+            WebhookClient(
+                self.settings.timings,
+                self.metrics,
+                clock=self._clock,
+                stop_unbounded=self.settings.defects.enabled("stop_webhook_unbounded"),
+            )
         )
         # The TaskGroup is exited by a plain callback, so an exception raised in the
         # caller's ``async with`` body is not wrapped into an ExceptionGroup.
@@ -173,6 +179,9 @@ class CloudServer:
         if not server.ready.is_set():
             raise RuntimeError("uvicorn stopped during startup")
         logger.info("cloud listening on %s", self.url)
+        defects = active_defects(self.settings)
+        if defects:
+            logger.warning("known upstream defects ON: %s", ", ".join(defects))
 
     async def _serve(self, server: EmbeddedServer, sock: socket.socket) -> None:
         """uvicorn's serve, kept from cancelling the owner's task if it fails (a failing

@@ -74,27 +74,37 @@ class SessionManager:
         user.glasses_sockets.add(conn)
         if created:
             user.set_state(SessionState.CONNECTED)
+        restart = True  # restart transcription, re-send the mic state and display
+        if created:
+            user.set_state(SessionState.CONNECTED)
         elif user.state is SessionState.CONNECTED:
             user.set_state(SessionState.CONNECTED)
             if old is not None and old is not conn:
-                user.glasses_sockets.discard(old)
-                old.close(CloseCode.NORMAL, CloseReason.REPLACED.value)
-                self.core.metrics.superseded_sockets.labels(kind="glasses").inc()
+                if self.core.defects.enabled("keep_old_glasses_socket"):
+                    # D8: upstream replaced the session's socket reference but left the
+                    # old socket open and attached; its late close still counts (below).
+                    logger.info("%s: %r kept open beside %r (D8)", user_id, old, conn)
+                else:
+                    user.glasses_sockets.discard(old)
+                    old.close(CloseCode.NORMAL, CloseReason.REPLACED.value)
+                    self.core.metrics.superseded_sockets.labels(kind="glasses").inc()
         elif user.state is SessionState.CONNECTING:
             if user.grace_timer is not None:
                 user.grace_timer.cancel()
                 user.grace_timer = None
             user.disconnected_at = None
             user.set_state(SessionState.CONNECTED)
-            user.transcription_active = True  # restart transcription (not under D7)
+            # D7: upstream's reconnect path only re-acked: transcription waited for the
+            # next VAD true, and the mic state and display were not re-sent.
+            restart = not self.core.defects.enabled("glasses_reconnect_no_restart")
+            if restart:
+                user.transcription_active = True
         conn.send_text(self.core.connection_ack(user))
-        user.display.set_online(True)
-        if not created and user.mic_sent_at is not None:
-            self.core.update_mic(user, force=True)  # re-send the mic state (not under D7)
+        user.display.set_online(True, resend=restart)
+        if restart and not created and user.mic_sent_at is not None:
+            self.core.update_mic(user, force=True)
         if created:
-            self.apps.start_system_apps(user)
-            for package in sorted(self.core.running_apps.get(user_id, set())):
-                self.apps.start_app(user, package)
+            self.apps.start_session_apps(user)
         logger.info("%s: glasses attached (%r, created=%s)", user_id, conn, created)
         return user
 
@@ -105,8 +115,17 @@ class SessionManager:
         user = self.core.users.get(conn.user_id)
         if user is None:
             return
+        attached = conn in user.glasses_sockets
         user.glasses_sockets.discard(conn)
         if user.glasses is not conn:
+            if attached and self.core.defects.enabled("keep_old_glasses_socket"):
+                # D8: upstream's close handler did not check which socket closed: the old
+                # socket's late close stops transcription and sets disconnectedAt under
+                # a live socket (the cleanup timer's OPEN check then spares the session).
+                logger.info("%s: late close of kept %r (D8)", user.user_id, conn)
+                user.transcription_active = False
+                user.transcriber.reset()
+                user.disconnected_at = self.core.wall()
             return
         user.glasses = None
         user.display.set_online(False)

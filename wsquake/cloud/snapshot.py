@@ -7,6 +7,7 @@ from typing import Any
 
 from wsquake.cloud import wire
 from wsquake.cloud.core import CloudCore
+from wsquake.cloud.defects import active_defects
 from wsquake.cloud.model import AppRecord
 from wsquake.cloud.transport import Connection, ConnKind
 from wsquake.protocol.lifecycle import AppState, SessionState, tpa_state_for
@@ -66,6 +67,13 @@ def sessions_snapshot(core: CloudCore) -> dict[str, Any]:
     return {
         "generatedAt": wire.iso_now(),
         "profile": core.settings.defects.profile,
+        # project extras: the defects in effect (§12), and D9's leftover subscription sets
+        "defects": list(active_defects(core.settings)),
+        "leakedSubscriptions": [
+            {"userId": user_id, "packageName": package,
+             "subscriptions": [s.to_wire() for s in subs]}
+            for (user_id, package), subs in core.leaked_subscriptions.items()
+        ],
         "connections": {
             "glasses": sum(
                 1 for c in core.connections if c.kind is ConnKind.GLASSES and c.is_open

@@ -45,8 +45,10 @@ class WebhookClient:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Any] = asyncio.sleep,
+        stop_unbounded: bool = False,
     ) -> None:
         self._timings = timings
+        self._stop_unbounded = stop_unbounded  # defects.stop_webhook_unbounded (D4)
         self._metrics = metrics
         self._clock = clock
         self._sleep = sleep
@@ -96,6 +98,9 @@ class WebhookClient:
         except WebhookError as exc:
             outcome = exc.outcome
             raise
+        except asyncio.CancelledError:
+            outcome = "cancelled"  # the start was abandoned (start timeout) or shutdown
+            raise
         finally:
             self._metrics.webhook_requests.labels(type=kind, outcome=outcome).inc()
             self._metrics.webhook_latency.labels(type=kind).observe(self._clock() - started)
@@ -118,11 +123,12 @@ class WebhookClient:
         raise last
 
     async def send_stop(self, url: str, body: dict[str, Any]) -> bool:
-        """The stop webhook: one bounded attempt; failures are logged, never raised."""
+        """The stop webhook: one attempt bounded by ``stop_webhook_timeout_s`` (unbounded
+        if that is 0 or ``stop_unbounded``: D4); failures are logged, never raised."""
+        # D4: upstream awaited the stop webhook with no timeout at all.
+        timeout_s = 0.0 if self._stop_unbounded else self._timings.scaled("stop_webhook_timeout_s")
         try:
-            await self.post_once(
-                url, body, timeout_s=self._timings.scaled("stop_webhook_timeout_s")
-            )
+            await self.post_once(url, body, timeout_s=timeout_s)
         except WebhookError as exc:
             logger.info("stop webhook failed: %s", exc)
             return False
