@@ -212,3 +212,26 @@ async def test_hyphenated_user_and_package_work_end_to_end(h: AppHarness) -> Non
     await press(glasses, 3)
     got = await wait_event(history, EventKind.RECEIVE)
     assert (got["user"], got["seq"], got.session_id) == (email, 3, f"{email}-{package}")
+
+
+async def test_duplicate_is_detected_against_the_cloud_with_d6_and_sdk_2_0(
+    h: AppHarness,
+) -> None:
+    # The cloud with duplicate_app_sockets (D6) leaves the older socket open when a
+    # second init arrives; restart recovery re-sends session_request for the running
+    # app and the sdk_2_0 server does not replace its session -> two live sockets.
+    from wsquake.cloud.settings import Defects
+
+    history = MemoryHistory("app")
+    server = await h.app_server(PKG, history=history, profile="sdk_2_0")
+    cloud = await h.cloud(server, defects=Defects(duplicate_app_sockets=True))
+    reg = await server.register(cloud.url)
+    glasses = await h.glasses(cloud, EMAIL)
+    await glasses.start_app(PKG)
+    await wait_event(history, EventKind.SUBSCRIBE, where=lambda e: e["streams"] == "button_press")
+    await _until_registered(h, cloud.url, reg)
+    await h.http.post(f"{cloud.url}/api/tpa-server/restart", json={"registrationId": reg})
+    dup = await wait_event(history, EventKind.DUPLICATE_SESSION)
+    assert dup.session_id == SID and dup["live"] == 2
+    health = (await h.http.get(f"{server.url}/health")).json()
+    assert health["duplicateSessions"] == 1 and health["liveSockets"] == 2
