@@ -122,7 +122,6 @@ async def test_sdk_2_0_keeps_both_sessions_and_a_duplicate_is_detected(
     # sdk_2_0 does not replace a session on a second session_request. Against a peer
     # that, like the upstream cloud with D6, never closes the older socket, two live
     # sockets for one id remain -> one duplicate_session event and /health counts it.
-    # (The reference cloud does not implement the D6 switch yet.)
     async def acks_everything(index: int, ws: ServerConnection, cloud: ScriptedCloud) -> None:
         await ws.send(ack(SID))
 
