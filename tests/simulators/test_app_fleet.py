@@ -95,7 +95,7 @@ def test_apps_command_runs_prints_ready_lines_and_writes_history(
     history = tmp_path / "apps.jsonl"
     args = parse(["--packages", ",".join(PKGS), "--api-key", "key-{package}",
                   "--history", str(history), "--duration", "0.2", "--subscribe",
-                  "head_position,VAD", "--seed", "7"])
+                  "head_position,VAD", "--seed", "7", "--component", "apps-3"])
     assert args.handler(args) == 0
     out = capsys.readouterr().out.splitlines()
     ready = [line.split() for line in out if line.startswith("ready ")]
@@ -104,6 +104,7 @@ def test_apps_command_runs_prints_ready_lines_and_writes_history(
     assert out[-1].startswith("stopped: apps 2 ")
     notes = [e for e in read_history_file(history).events if e.kind is EventKind.NOTE]
     assert "seed 7" in str(notes[0]["text"])
+    assert {e.component for e in read_history_file(history).events} == {"apps-3"}
 
 
 def test_apps_command_with_bad_arguments_exits_64(capsys: pytest.CaptureFixture[str]) -> None:

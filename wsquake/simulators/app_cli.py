@@ -72,6 +72,8 @@ def add_apps_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--history", dest="history_path", metavar="FILE",
                         help="history JSON-lines file to write")
     parser.add_argument("--seed", type=int, help="recorded with the run")
+    parser.add_argument("--component", metavar="NAME",
+                        help="component name in the history (default apps)")
     parser.add_argument("--duration", type=float, default=None, metavar="S",
                         help="stop after S seconds (default: run until Ctrl-C)")
     parser.add_argument("--status-every", dest="status_every", type=float, default=5.0,
@@ -81,7 +83,7 @@ def add_apps_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 _FLAG_KEYS = ("packages", "api_key", "host", "port", "public_host", "register_with",
-              "profile", "subscriptions", "time_scale", "history_path", "seed")
+              "profile", "subscriptions", "time_scale", "history_path", "seed", "component")
 
 
 def build_fleet_settings(

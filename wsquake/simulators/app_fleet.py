@@ -59,6 +59,8 @@ class AppFleetSettings:
     ack_timeout_s: float = 5.0
     heartbeat_interval_s: float = 60.0
     history_path: str | None = None
+    component: str = "apps"
+    """Component name in the history (give each app-fleet process its own)."""
 
     def __post_init__(self) -> None:
         try:
@@ -78,6 +80,8 @@ class AppFleetSettings:
             if package in seen:
                 raise ConfigError(f"packages[{i}]", f"duplicate package {package!r}")
             seen.add(package)
+        if not isinstance(self.component, str) or not self.component.strip():
+            raise ConfigError("component", "must be a non-empty string")
         if not self.api_key:
             raise ConfigError("api_key", "is required (the apps' api key)")
         try:
@@ -175,7 +179,7 @@ class AppFleet:
     async def _start(self, stack: contextlib.AsyncExitStack) -> None:
         if self._history is None and self.settings.history_path:
             self.history = await stack.enter_async_context(
-                HistoryWriter(Path(self.settings.history_path), "apps")
+                HistoryWriter(Path(self.settings.history_path), self.settings.component)
             )
         self.history.record(
             EventKind.NOTE,
