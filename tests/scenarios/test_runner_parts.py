@@ -169,3 +169,17 @@ def test_reconnects_are_counted_from_init_ok_with_a_later_connection_epoch(
     with part.open("a") as fh:
         fh.write(line.format(conn=3) + '{"t":2,"kind":"init","outcome":"ok","conn":4')
     assert counter.update() == 2  # the partial last line waits for its newline
+
+
+def test_an_extension_toxic_is_refused_up_front_on_a_real_toxiproxy() -> None:
+    from wsquake.faults.client import Latency, WsDrop
+    from wsquake.scenarios.model import FaultStep, Link
+    from wsquake.scenarios.runner import check_backend_support
+
+    scenario = Scenario(name="t", description="x", steps=(
+        FaultStep(Link.APP, Latency(5), at_s=0, duration_s=1),
+        FaultStep(Link.APP, WsDrop(probability=0.5), at_s=2, duration_s=1),
+    ))
+    check_backend_support(scenario, embedded=True)
+    with pytest.raises(ScenarioError, match=r"steps\[1\]\.toxic: 'x-ws-drop' needs the embedded"):
+        check_backend_support(scenario, embedded=False)

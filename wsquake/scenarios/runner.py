@@ -32,6 +32,7 @@ from typing import Any
 from wsquake.faults.client import (
     AsyncToxiproxyClient,
     BackendKind,
+    ToxicSpec,
     ToxiproxyClientError,
     parse_toxiproxy_url,
 )
@@ -78,6 +79,7 @@ __all__ = [
     "RunResult",
     "RunSettings",
     "Runner",
+    "check_backend_support",
     "ScenarioOutcome",
     "exit_code",
     "resolve_scenarios",
@@ -225,6 +227,19 @@ def validate_for_run(scenario: Scenario, settings: RunSettings) -> None:
                 )
 
 
+def check_backend_support(scenario: Scenario, *, embedded: bool) -> None:
+    """Extension (``x-``) toxics need the embedded proxy: refuse them up front (exit 64)."""
+    if embedded:
+        return
+    for i, step in enumerate(scenario.steps):
+        toxic = getattr(step, "toxic", None)
+        if isinstance(toxic, ToxicSpec) and toxic.EXTENSION:
+            raise ScenarioError(
+                f"{scenario.name}: steps[{i}].toxic: {toxic.TYPE!r} needs the embedded proxy; "
+                f"TOXIPROXY_URL points at a real Toxiproxy (unset it, or use 'embedded')"
+            )
+
+
 def _run_checks(events: Sequence[HistoryEvent], scenario: Scenario) -> list[CheckOutcome]:
     """The checkers over the merged history; a checker that raises says ``unknown``."""
     from wsquake.history.frame import HistoryFrames
@@ -297,6 +312,13 @@ class Runner:
     async def run(self, scenarios: Sequence[Scenario], *, label: str | None = None) -> RunResult:
         for scenario in scenarios:
             validate_for_run(scenario, self.settings)
+        if self.backend.kind is BackendKind.REMOTE and self.backend.url is not None:
+            try:  # unreachable: each scenario reports it as a harness error instead
+                embedded = await AsyncToxiproxyClient(self.backend.url).is_embedded()
+            except ToxiproxyClientError:
+                embedded = True
+            for scenario in scenarios:
+                check_backend_support(scenario, embedded=embedded)
         run_id = new_run_id(label or (scenarios[0].name if scenarios else "run"),
                             clock=self.wall)
         rundir = RunDir(self.settings.out, run_id)
