@@ -61,6 +61,7 @@ class Synth:
 
     # glasses
     def glasses_up(self, user: str = USER, conn: int = 1, at: float = 0.0) -> Synth:
+        self.add(max(0.0, at - 0.005), "glasses-0", "connect", "invoke", user, conn)
         self.add(at, "glasses-0", "connect", "ok", user, conn)
         return self.add(at + 0.01, "glasses-0", "init", "ok", user, conn)
 
@@ -72,6 +73,7 @@ class Synth:
     # apps
     def app_up(self, sid: str = APP, conn: int = 1, at: float = 0.0,
                streams: str = "head_position", subscribe: bool = True) -> Synth:
+        self.add(max(0.0, at - 0.005), "apps-0", "connect", "invoke", sid, conn)
         self.add(at, "apps-0", "init", "ok", sid, conn)
         if subscribe:
             self.add(at + 0.01, "apps-0", "subscribe", "invoke", sid, conn, streams=streams)

@@ -19,7 +19,7 @@ def test_frames_have_typed_and_categorical_columns_in_time_order() -> None:
     for col in ("kind", "outcome", "component", "client_id", "role"):
         assert isinstance(ev[col].dtype, pd.CategoricalDtype), col
     assert ev["t"].is_monotonic_increasing
-    assert list(ev["kind"][:2]) == ["connect", "init"]
+    assert list(ev["kind"][:3]) == ["connect", "connect", "init"]
 
 
 def test_faults_pair_starts_and_ends_per_fault_in_order() -> None:
@@ -120,3 +120,15 @@ def test_frames_handle_200k_events_vectorised() -> None:
     assert len(frames.sends) == len(frames.receives) == 100_000
     assert elapsed < 20, f"{elapsed:.1f} s for 200k events (1M takes ~3 s on one core)"
     assert json.dumps(frames.excerpt("apps-0", APP, T0, T0 + 10**9))  # JSON-able excerpt
+
+
+def test_connections_list_each_epoch_with_its_lifecycle() -> None:
+    h = Synth().app_up(at=1)            # app_up records connect invoke, init ok, subscribe
+    h.app_loss(at=5)
+    h.app_up(conn=2, at=6.5)
+    h.app_up(conn=1, at=20.5)           # the process restarted: epochs count from 1 again
+    conns = h.frames().connections
+    got = list(zip(conns["incarnation"], conns["conn"], conns["acked_ns"], conns["lost"],
+                   strict=True))
+    assert got == [(0, 1, ns(1), True), (0, 2, ns(6.5), False), (1, 1, ns(20.5), False)]
+    assert conns["closed_ns"].isna().sum() == 2

@@ -25,6 +25,12 @@ history), so a history of 1,000,000 events is fine:
     missing), not ``stale``; the client's own closes and abandoned sockets are excluded.
 ``acks``
     ``init ok`` rows (the connection is open and acknowledged).
+``connections``
+    one row per client connection (from its ``connect``/``init``/``close`` events):
+    ``component, client_id, session_id, role, incarnation, conn, first_ns, open_ns`` (``connect ok``), ``acked_ns`` (``init ok``),
+    ``closed_ns, close_code, close_initiator`` (first non-stale ``close``), ``lost``
+    (closed by the peer or the network). ``incarnation`` counts restarts of a client's
+    epoch numbering (a restarted process counts ``conn`` from 1 again).
 ``cloud_probes``
     ``cloud_probe`` rows (``t, outcome, body, …``); :meth:`HistoryFrames.snapshots` parses
     the ``/api/sessions`` JSON in ``body``.
@@ -136,6 +142,7 @@ class HistoryFrames:
             ev["kind"] == "cloud_probe",
             ["t", "outcome", "sessions", "apps", "loading", "error", "body"],
         )
+        self.connections = self._connections()
 
     # --- construction -------------------------------------------------------------------
 
@@ -159,6 +166,45 @@ class HistoryFrames:
 
     def _rows(self, mask: pd.Series, columns: list[str]) -> pd.DataFrame:
         return self.events.loc[mask, columns].reset_index(drop=True)
+
+    def _connections(self) -> pd.DataFrame:
+        ev = self.events
+        cols = ["component", "client_id", "session_id", "role", "incarnation", "conn",
+                "first_ns", "open_ns", "acked_ns", "closed_ns", "close_code",
+                "close_initiator", "lost"]
+        rows = ev[(ev["conn"] > 0) & (ev["client_id"] != "")
+                  & ev["kind"].isin(["connect", "init", "close"])]
+        if rows.empty:
+            return _empty(cols)
+        rows = rows[["t", "component", "client_id", "session_id", "role", "conn", "kind",
+                     "outcome", "code", "initiator", "stale"]].astype(
+            {"component": "object", "client_id": "object", "session_id": "object",
+             "role": "object", "kind": "object", "outcome": "object"})
+        keys = ["component", "client_id"]
+        opener = rows["kind"].isin(["connect", "init"]) & (rows["outcome"] == "invoke")
+        openers = rows.loc[opener, ["t", *keys, "conn"]].copy()
+        prev_max = openers.groupby(keys)["conn"].transform(lambda c: c.cummax().shift(1))
+        openers["incarnation"] = (openers["conn"] <= prev_max).astype("int64").groupby(
+            [openers[k] for k in keys]).cumsum()
+        rows = pd.merge_asof(rows.sort_values("t"), openers[["t", *keys, "incarnation"]]
+                             .sort_values("t"), on="t", by=keys, direction="backward")
+        rows["incarnation"] = rows["incarnation"].fillna(0).astype("int64")
+        group = [*keys, "incarnation", "conn"]
+        kind, outcome = rows["kind"], rows["outcome"]
+
+        def first(mask: pd.Series, column: str = "t") -> pd.Series:
+            return rows.loc[mask].groupby(group)[column].first()
+
+        closes = kind.eq("close") & ~rows["stale"].astype("object").eq(True)
+        table = rows.groupby(group).agg(session_id=("session_id", "first"),
+                                        role=("role", "first"), first_ns=("t", "min"))
+        table["open_ns"] = first(kind.eq("connect") & outcome.eq("ok"))
+        table["acked_ns"] = first(kind.eq("init") & outcome.eq("ok"))
+        table["closed_ns"] = first(closes)
+        table["close_code"] = first(closes, "code")
+        table["close_initiator"] = first(closes, "initiator")
+        table["lost"] = table["close_initiator"].isin(["peer", "network"])
+        return table.reset_index()[cols]
 
     def _faults(self) -> pd.DataFrame:
         ev = self.events

@@ -8,25 +8,16 @@ __all__ = ["live_sessions"]
 
 
 def live_sessions(frames: HistoryFrames, role: str, at_ns: int) -> set[str]:
-    """``session_id`` of every ``role`` client with a connection (``conn`` epoch) whose
-    last ``init ok`` at or before ``at_ns`` is later than the last ``close`` of that same
-    epoch by then.
+    """``session_id`` of every ``role`` client with a connection (one row of
+    ``frames.connections``: an epoch within one incarnation) acknowledged at or before
+    ``at_ns`` and not closed by then.
 
-    Closes are matched per epoch, so the late close of a superseded or abandoned socket
-    does not end the client's newer connection; comparing the latest times handles a
-    restarted process whose clients count epochs from 1 again."""
-    ev = frames.events
-    rows = ev[(ev["role"] == role) & (ev["t"] <= at_ns) & (ev["conn"] > 0)
-              & (((ev["kind"] == "init") & (ev["outcome"] == "ok")) | (ev["kind"] == "close"))]
-    if rows.empty:
+    Closes are matched per connection, so the late close of a superseded or abandoned
+    socket does not end the client's newer connection, and a restarted process whose
+    clients count epochs from 1 again starts new connections."""
+    conns = frames.connections
+    if conns.empty:
         return set()
-    rows = rows.astype({"component": "object", "client_id": "object", "session_id": "object",
-                        "kind": "object"})
-    last = rows.groupby(["component", "client_id", "session_id", "conn", "kind"])["t"].max()
-    table = last.unstack("kind")
-    acks = table["init"] if "init" in table else None
-    if acks is None:
-        return set()
-    closes = table["close"] if "close" in table else acks * float("nan")
-    live = table.index[(acks.notna() & (closes.isna() | (acks > closes))).to_numpy()]
-    return {str(key[2]) for key in live}
+    live = conns[(conns["role"] == role) & (conns["acked_ns"] <= at_ns)
+                 & ~(conns["closed_ns"] <= at_ns)]
+    return {str(s) for s in live["session_id"]}
