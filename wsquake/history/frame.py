@@ -27,8 +27,9 @@ history), so a history of 1,000,000 events is fine:
     ``init ok`` rows (the connection is open and acknowledged).
 ``connections``
     one row per client connection (from its ``connect``/``init``/``close`` events):
-    ``component, client_id, session_id, role, incarnation, conn, first_ns, open_ns`` (``connect ok``), ``acked_ns`` (``init ok``),
-    ``closed_ns, close_code, close_initiator`` (first non-stale ``close``), ``lost``
+    ``component, client_id, session_id, role, incarnation, conn, first_ns, open_ns``
+    (``connect ok``), ``acked_ns`` (``init ok``), ``closed_ns, close_code,
+    close_initiator`` (first non-stale ``close``), ``lost``
     (closed by the peer or the network). ``incarnation`` counts restarts of a client's
     epoch numbering (a restarted process counts ``conn`` from 1 again).
 ``cloud_probes``
