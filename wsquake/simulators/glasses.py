@@ -209,7 +209,7 @@ class GlassesClient:
         self._stop = asyncio.Event()
         self._ws: ClientConnection | None = None
         self._acked = asyncio.Event()
-        self._apps_started = False
+        self._apps_to_start = list(settings.apps)
         self._pending_start: set[str] = set()
         self._pending_stop: set[str] = set()
         self._pending_probes: dict[int, int] = {}
@@ -419,6 +419,9 @@ class GlassesClient:
                     lost.set_result(_Loss(Initiator.SELF, 1000, "client stop"))
                 for task in (*tasks, stop_watch):
                     task.cancel()
+        except BaseException:
+            ws.transport.abort()  # a bug or an outside cancel: never leak the socket
+            raise
         finally:
             self._ws = None
         loss = lost.result()
@@ -505,12 +508,15 @@ class GlassesClient:
                 await self._send_stream(ws, SensorStream.LOCATION_UPDATE.value, payload, seq)
 
     async def _app_starter(self, ws: ClientConnection, lost: asyncio.Future[_Loss]) -> None:
+        """Start the configured apps once; what a lost socket kept from being sent is
+        sent after the next ack."""
         await self._acked.wait()
-        if self._apps_started:
-            return
-        self._apps_started = True
-        for package in self.settings.apps:
-            await self._send_app_command(ws, package, start=True)
+        while self._apps_to_start:
+            try:
+                await self._send_app_command(ws, self._apps_to_start[0], start=True)
+            except GlassesNotConnected:
+                return  # the receiver reports the loss
+            self._apps_to_start.pop(0)
 
     async def _pinger(self, ws: ClientConnection, lost: asyncio.Future[_Loss]) -> None:
         """Android: ping every interval; no pong before the next ping fails the socket."""
