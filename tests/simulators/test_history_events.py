@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import pytest
 
@@ -135,3 +136,20 @@ async def test_memory_history_wait_for_returns_a_later_event() -> None:
         )
         event = await task
     assert event["text"] == "here"
+
+
+def test_readme_schema_table_matches_the_code() -> None:
+    readme = Path(__file__).resolve().parents[2] / "docs" / "readme" / "history.md"
+    rows = {}
+    for line in readme.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0].startswith("`") and cells[0].endswith("`"):
+            rows[cells[0].strip("`")] = cells
+    for kind, spec in SCHEMA.items():
+        assert kind.value in rows, f"{kind.value} missing from {readme.name}"
+        _, outcomes, fields, _ = rows[kind.value]
+        assert {o.strip() for o in outcomes.split("/")} == {o.value for o in spec.outcomes}
+        for name in spec.required:
+            assert f"**{name}**" in fields, (kind.value, name)
+        for name in spec.optional:
+            assert name in fields, (kind.value, name)
