@@ -190,3 +190,16 @@ async def test_stale_close_of_an_abandoned_socket_starts_no_second_loop(cloud: C
     assert len(history.of(EventKind.CONNECT, Outcome.INVOKE)) == 2
     lost = history.of(EventKind.CLOSE)[0]
     assert lost.conn == 1 and lost["reason"] == "pong timeout" and lost["initiator"] == "network"
+
+
+async def test_android_pings_of_a_healthy_link_never_fail_it(cloud: CloudServer) -> None:
+    # Timeline: pings every 4 units (0.2 s), each answered on loopback within the
+    # interval; after three pongs the first socket is still the only one.
+    policy = AndroidPolicy(client_ping_interval_s=4.0).scaled(SCALE)
+    history = MemoryHistory("glasses-0")
+    async with GlassesClient(glasses(cloud.ws_url("/glasses-ws"), policy), history=history) as c:
+        async with asyncio.timeout(WAIT_S):
+            await c.wait_pongs(3)
+        assert c.state is GlassesState.CONNECTED and c.conn == 1
+    assert [e.conn for e in history.of(EventKind.CLOSE)] == [1]
+    assert history.of(EventKind.CLOSE)[0]["initiator"] == "self"

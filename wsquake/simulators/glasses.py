@@ -215,6 +215,8 @@ class GlassesClient:
         self._pending_probes: dict[int, int] = {}
         self._init_pending = False
         self._init_sent_ns = 0
+        self.pongs = 0
+        """Pongs received for the client's own pings (Android policy)."""
         self._ran = False
         self._tg: asyncio.TaskGroup | None = None
         self._stack: contextlib.AsyncExitStack | None = None
@@ -273,12 +275,20 @@ class GlassesClient:
             await self._changed.wait()
         return self.state
 
+    async def wait_pongs(self, count: int) -> None:
+        """Wait until the client's own pings (Android) got ``count`` pongs in total."""
+        while self.pongs < count:
+            await self._changed.wait()
+
     def _set_state(self, state: GlassesState) -> None:
         if state is self.state:
             return
         self.stats.states[self.state] -= 1
         self.stats.states[state] += 1
         self.state = state
+        self._notify()
+
+    def _notify(self) -> None:
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
 
@@ -530,6 +540,8 @@ class GlassesClient:
             try:
                 async with asyncio.timeout(interval):
                     await pong
+                self.pongs += 1
+                self._notify()
             except TimeoutError:
                 self._set_lost(lost, _Loss(Initiator.NETWORK, None, "pong timeout", abandon=True))
                 return
