@@ -135,7 +135,9 @@ def check_health(
     verdict = Verdict.FAIL if undetected or late else Verdict.PASS
     if affected == 0:
         verdict = Verdict.UNKNOWN
+    bound = (f"expected ≤ {expected_max:g} + {slack:.2f} s slack"
+             if np.isfinite(expected_max) else "no pong deadline configured (D3)")
     summary = (f"{affected} session(s) behind {len(holes)} blackhole(s): detected p95 "
-               f"{metrics['detect_p95_s']} s, max {metrics['detect_max_s']} s (expected ≤ "
-               f"{expected_max:g} + {slack:.2f} s slack), {undetected} undetected")
+               f"{metrics['detect_p95_s']} s, max {metrics['detect_max_s']} s ({bound}), "
+               f"{undetected} undetected")
     return CheckResult("health", verdict, metrics, tuple(examples[:3]), summary)
