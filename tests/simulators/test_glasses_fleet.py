@@ -140,3 +140,21 @@ def test_cli_rejects_a_bad_cloud_url_with_exit_64(capsys: pytest.CaptureFixture[
     code = main(["glasses", "--cloud-url", "http://127.0.0.1:1/glasses-ws"])
     assert code == 64
     assert "cloud_url" in capsys.readouterr().err
+
+
+def test_toml_file_then_env_then_flags(tmp_path: Path) -> None:
+    path = tmp_path / "glasses.toml"
+    path.write_text(
+        'cloud_url = "ws://10.0.0.1:8002/glasses-ws"\n'
+        "users = 40\nseed = 9\npolicy = \"custom\"\napps = [\"com.a.b\"]\n"
+        "[rates]\nhead_position = 1.5\nvad = 0.2\n"
+        "[custom]\nkind = \"fixed\"\nbase_s = 2.0\nmax_attempts = 5\n"
+    )
+    settings = load_fleet_settings(
+        path, env={"WSQUAKE_GLASSES_USERS": "50"}, overrides={"seed": 10}
+    )
+    assert settings.cloud_url == "ws://10.0.0.1:8002/glasses-ws" and settings.apps == ("com.a.b",)
+    assert settings.users == 50 and settings.seed == 10
+    assert settings.rates.head_position == 1.5 and settings.rates.vad == 0.2
+    policy = settings.reconnect_policy()
+    assert policy.name == "custom" and policy.delay(0) == 2.0 and policy.delay(5) is None
