@@ -69,3 +69,15 @@ async def test_port_in_use_fails_on_entry() -> None:
                 pass
     finally:
         taken.close()
+
+
+@pytest.mark.parametrize("enabled", [False, True])
+async def test_permessage_deflate_is_negotiated_only_when_enabled(enabled: bool) -> None:
+    settings = CloudSettings(port=0, jwt_secret=SECRET, per_message_deflate=enabled)
+    async with CloudServer(settings) as cloud:
+        headers = {"Authorization": f"Bearer {mint_token(SECRET, 'deflate@example.com')}"}
+        # The client offers permessage-deflate (the websockets default); the cloud decides.
+        async with connect(cloud.ws_url("/glasses-ws"), additional_headers=headers) as ws:
+            assert ws.response is not None
+            negotiated = ws.response.headers.get("Sec-WebSocket-Extensions") or ""
+            assert ("permessage-deflate" in negotiated) is enabled

@@ -157,6 +157,7 @@ class CloudServer:
             ws_ping_interval=None,
             ws_ping_timeout=None,
             ws_max_size=self.settings.max_message_bytes,
+            ws_per_message_deflate=self.settings.per_message_deflate,
             lifespan="off",
             log_config=None,
             access_log=False,

@@ -159,6 +159,9 @@ class CloudSettings:
     apps: tuple[AppEntry, ...] = ()
     app_ws_public_url: str | None = None
     max_message_bytes: int = field(default=1048576, metadata={"min": 125})
+    # permessage-deflate: off, as upstream (the Node `ws` server's default). A fault that
+    # drops one compressed message breaks the shared deflate context of the rest.
+    per_message_deflate: bool = False
     honor_ownership_release: bool = False
     recover_on_reregister: bool = True
     send_registration_webhooks: bool = False
