@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "wsquake.faults.proxy.cli",
     "wsquake.simulators.cli",
     "wsquake.scenarios.cli",
+    "wsquake.reports.cli",
 )
 
 
