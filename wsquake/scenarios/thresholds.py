@@ -30,7 +30,7 @@ import enum
 import math
 import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 
 from wsquake.cloud.settings import Timings
@@ -58,10 +58,10 @@ class Verdict(enum.StrEnum):
 _RANK = {Verdict.PASS: 0, Verdict.UNKNOWN: 1, Verdict.FAIL: 2}
 
 
-def worst(verdicts: object) -> Verdict:
+def worst(verdicts: Iterable[Verdict | str]) -> Verdict:
     """Combine verdicts: any ``fail`` → fail, else any ``unknown`` → unknown, else pass."""
     out = Verdict.PASS
-    for v in verdicts:  # type: ignore[attr-defined]
+    for v in verdicts:
         if _RANK[Verdict(v)] > _RANK[out]:
             out = Verdict(v)
     return out
