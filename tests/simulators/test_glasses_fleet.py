@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import time
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,7 @@ async def test_fleet_ramps_users_up_at_the_configured_rate(cloud: CloudServer) -
     # Timeline: 5 users at 25 users/s -> started at 0, 0.04, 0.08, 0.12, 0.16 s.
     history = MemoryHistory("glasses-0")
     settings = fleet_settings(cloud, users=5, ramp=25.0, seed=3, hyphens=True)
+    before_ns = time.time_ns()
     async with GlassesFleet(settings, history=history) as fleet:
         async with asyncio.timeout(WAIT_S):
             await fleet.wait_connected()
@@ -96,9 +98,12 @@ async def test_fleet_ramps_users_up_at_the_configured_rate(cloud: CloudServer) -
         users = {u["userId"] for u in body["users"] if u["state"] == "CONNECTED"}
         assert users == {settings.email(i) for i in range(5)}
         assert "connected 5" in fleet.status_line()
-    starts = [e.t for e in history.of(EventKind.CONNECT, Outcome.INVOKE)]
-    gaps = [(b - a) / 1e9 for a, b in zip(starts, starts[1:], strict=False)]
-    assert len(starts) == 5 and all(gap >= 0.04 - 0.005 for gap in gaps), gaps
+    # User i starts no earlier than i / ramp after the fleet started (late starts are
+    # caught up, so the average rate holds), and not much later on a busy machine.
+    offsets = [(e.t - before_ns) / 1e9 for e in history.of(EventKind.CONNECT, Outcome.INVOKE)]
+    assert len(offsets) == 5
+    for i, offset in enumerate(offsets):
+        assert i * 0.04 - 0.002 <= offset <= i * 0.04 + 1.0, offsets
     assert all(c.state is GlassesState.STOPPED for c in fleet.clients)
     assert len(history.of(EventKind.CLOSE, Outcome.OK)) == 5
 

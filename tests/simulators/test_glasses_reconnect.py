@@ -167,12 +167,12 @@ async def test_reconnect_reattaches_the_same_user_session(cloud: CloudServer) ->
 async def test_stale_close_of_an_abandoned_socket_starts_no_second_loop(cloud: CloudServer) -> None:
     # Timeline (wall s): Android pings every 0.2; conn 1 is frozen at 0 -> the pong is
     # missed by ~0.4 -> conn 1 is abandoned (its close handshake may take close_timeout
-    # 1.0) -> reconnect after 0.05-0.1 -> conn 2 acked -> conn 1's late close arrives
-    # ~1.4 and is recorded as stale; it must not start another reconnect.
+    # 2.0) -> reconnect after 0.05-0.1 -> conn 2 acked -> conn 1's late close arrives
+    # ~2.4 and is recorded as stale; it must not start another reconnect.
     policy = AndroidPolicy(client_ping_interval_s=4.0).scaled(SCALE)
     history = MemoryHistory("glasses-0")
     async with Relay(cloud.port) as relay:
-        settings = glasses(relay.url, policy, close_timeout_s=1.0)
+        settings = glasses(relay.url, policy, close_timeout_s=2.0)
         async with GlassesClient(settings, history=history) as client:
             async with asyncio.timeout(WAIT_S):
                 await client.wait_state(GlassesState.CONNECTED)
