@@ -406,6 +406,9 @@ class WebhookMode(enum.Enum):
     ACCEPT = "accept"  # 200 at once, no socket
     FAIL = "fail"  # 500 {"status":"error"}
     HOLD = "hold"  # wait for ``release`` (or the request to be dropped), then 200
+    # wait for ``release``, then 500 "Failed to connect": the SDK's late reply once its
+    # own handshake timed out (D12)
+    HOLD_THEN_FAIL = "hold_then_fail"
 
 
 @dataclass(slots=True)
@@ -631,6 +634,9 @@ class AppServerPeer:
         if mode is WebhookMode.HOLD:
             await self.release.wait()
             return 200, ok
+        if mode is WebhookMode.HOLD_THEN_FAIL:
+            await self.release.wait()
+            return 500, {"status": "error", "message": "Failed to connect"}
         if mode is WebhookMode.ACCEPT:
             return 200, ok
         # SDK behaviour
