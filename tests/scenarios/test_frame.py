@@ -132,3 +132,12 @@ def test_connections_list_each_epoch_with_its_lifecycle() -> None:
                    strict=True))
     assert got == [(0, 1, ns(1), True), (0, 2, ns(6.5), False), (1, 1, ns(20.5), False)]
     assert conns["closed_ns"].isna().sum() == 2
+
+
+def test_frames_prefer_the_merged_history_beside_a_journal(tmp_path) -> None:
+    h = Synth().glasses_up().app_up(at=0.5)
+    (tmp_path / "history.jsonl").write_text(
+        "\n".join(e.to_json_line() for e in h.events) + "\n")
+    (tmp_path / "journal.jsonl").write_text('{"what": "not a history event"}\n')
+    assert len(HistoryFrames.from_run_dir(tmp_path)) == len(h.events)
+    assert len(HistoryFrames.from_run_dir(tmp_path / "history.jsonl")) == len(h.events)

@@ -159,8 +159,12 @@ class HistoryFrames:
 
     @classmethod
     def from_run_dir(cls, path: str | Path) -> HistoryFrames:
-        """From a run directory (every ``*.jsonl``, validated by the history reader)."""
-        log = read_history(path)
+        """From a history file, or a run directory: its merged ``history.jsonl`` when there
+        is one (the runner writes it beside ``journal.jsonl`` and ``parts/``), else every
+        ``*.jsonl`` directly inside; validated by the history reader."""
+        target = Path(path)
+        merged = target / "history.jsonl"
+        log = read_history(merged if target.is_dir() and merged.is_file() else target)
         for partial in log.truncated:
             logger.warning("ignoring a truncated history line: %s", partial)
         return cls.from_events(log.events)
