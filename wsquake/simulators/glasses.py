@@ -20,14 +20,12 @@ socket, +1 for each new one).
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
-import enum
 import logging
 import random
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -35,28 +33,27 @@ from urllib.parse import urlsplit, urlunsplit
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
-from wsquake.cloud.auth import mint_token
 from wsquake.history import BoundHistory, EventKind, History, NullHistory, Outcome
 from wsquake.protocol import (
-    AndroidPolicy,
-    AppStateChange,
-    ConnectionAck,
-    ConnectionError,
     ConnectionInit,
-    CustomPolicy,
-    DisplayEvent,
     IosPolicy,
-    ProtocolError,
     RetryAction,
     StartApp,
     StopApp,
-    parse_cloud_to_glasses,
     serialise,
 )
 from wsquake.protocol.retry import GlassesRetry
-from wsquake.simulators.exceptions import GlassesError, GlassesNotConnected, SimulatorConfigError
-from wsquake.simulators.glasses_streams import SensorSource, SensorStream, StreamRates
-from wsquake.simulators.probe import PROBE_STREAM, parse_echo
+from wsquake.simulators.exceptions import GlassesError, GlassesNotConnected
+from wsquake.simulators.glasses_inbox import GlassesInbox
+from wsquake.simulators.glasses_model import (
+    GlassesPolicy,
+    GlassesSettings,
+    GlassesState,
+    GlassesStats,
+    Initiator,
+)
+from wsquake.simulators.glasses_streams import SensorSource, SensorStream
+from wsquake.simulators.probe import PROBE_STREAM
 
 __all__ = [
     "GlassesClient",
@@ -69,93 +66,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-GlassesPolicy = AndroidPolicy | IosPolicy | CustomPolicy
 T = TypeVar("T")
-
-
-class GlassesState(enum.StrEnum):
-    IDLE = "idle"
-    CONNECTING = "connecting"
-    OPEN = "open"  # socket open, no connection_ack yet
-    CONNECTED = "connected"  # socket open and acked
-    WAITING = "waiting"  # reconnect delay running
-    STOPPED = "stopped"
-    GAVE_UP = "gave_up"
-
-
-class Initiator(enum.StrEnum):
-    """Who ended a socket: we did, the peer sent a close frame, or the link broke."""
-
-    SELF = "self"
-    PEER = "peer"
-    NETWORK = "network"
-
-
-@dataclass(frozen=True, slots=True)
-class GlassesSettings:
-    """One glasses client. ``policy`` is used as given (scale it before)."""
-
-    cloud_url: str
-    email: str
-    jwt_secret: str | None = None
-    token: str | None = None
-    policy: GlassesPolicy = field(default_factory=AndroidPolicy)
-    apps: tuple[str, ...] = ()
-    rates: StreamRates = field(default_factory=StreamRates)
-    probe_interval_s: float = 0.0
-    open_timeout_s: float = 10.0
-    close_timeout_s: float = 2.0
-    max_message_bytes: int = 16 * 2**20
-
-    def __post_init__(self) -> None:
-        if not self.cloud_url.startswith(("ws://", "wss://")):
-            raise SimulatorConfigError(
-                "cloud_url", f"expected a ws:// or wss:// URL, got {self.cloud_url!r}"
-            )
-        if "@" not in self.email:
-            raise SimulatorConfigError("email", f"expected an email address, got {self.email!r}")
-        if not self.token and not self.jwt_secret:
-            raise SimulatorConfigError("jwt_secret", "a jwt_secret or a token is required")
-        for key in ("probe_interval_s", "open_timeout_s", "close_timeout_s"):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise SimulatorConfigError(key, f"expected a number >= 0, got {value!r}")
-        if self.open_timeout_s <= 0:
-            raise SimulatorConfigError("open_timeout_s", "must be > 0")
-        if not isinstance(self.policy, AndroidPolicy | IosPolicy | CustomPolicy):
-            raise SimulatorConfigError(
-                "policy", f"expected an android, ios or custom policy, got {self.policy!r}"
-            )
-
-    @property
-    def core_token(self) -> str:
-        if self.token:
-            return self.token
-        assert self.jwt_secret is not None
-        return mint_token(self.jwt_secret, self.email)
-
-
-@dataclass(slots=True)
-class GlassesStats:
-    """Live counters, shareable by every client of a fleet (status line only; the
-    history is the record)."""
-
-    states: collections.Counter[GlassesState] = field(default_factory=collections.Counter)
-    connects: int = 0
-    sent: int = 0
-    send_failed: int = 0
-    probes: int = 0
-    echoes: int = 0
-    rtt_ms: collections.deque[float] = field(
-        default_factory=lambda: collections.deque(maxlen=4096)
-    )
-
-    def percentile(self, q: float) -> float | None:
-        """The q-quantile (0..1) of the recent probe round trips, ms."""
-        if not self.rtt_ms:
-            return None
-        ordered = sorted(self.rtt_ms)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,11 +121,7 @@ class GlassesClient:
         self._ws: ClientConnection | None = None
         self._acked = asyncio.Event()
         self._apps_to_start = list(settings.apps)
-        self._pending_start: set[str] = set()
-        self._pending_stop: set[str] = set()
-        self._pending_probes: dict[int, int] = {}
-        self._init_pending = False
-        self._init_sent_ns = 0
+        self.inbox = GlassesInbox(self.user, self._h, self.stats, clock_ns)
         self.pongs = 0
         """Pongs received for the client's own pings (Android policy)."""
         self._ran = False
@@ -488,8 +395,9 @@ class GlassesClient:
     async def _receiver(self, ws: ClientConnection, lost: asyncio.Future[_Loss]) -> None:
         with contextlib.suppress(ConnectionClosed):
             async for frame in ws:
-                if isinstance(frame, str):
-                    self._on_text(frame)
+                if isinstance(frame, str) and self.inbox.feed(frame) and not self._acked.is_set():
+                    self._acked.set()
+                    self._set_state(GlassesState.CONNECTED)
         self._set_lost(lost, self._close_info(ws))
 
     async def _send(self, ws: ClientConnection, payload: str | bytes) -> bool:
@@ -505,12 +413,11 @@ class GlassesClient:
         message = ConnectionInit(
             core_token=self._token, user_id=self.user, timestamp=now_ns // 1_000_000
         )
-        self._init_sent_ns = now_ns
         self._h.record(EventKind.INIT, Outcome.INVOKE)
         if not await self._send(ws, serialise(message)):
             self._h.record(EventKind.INIT, Outcome.FAIL, error="socket closed")
             return
-        self._init_pending = True
+        self.inbox.init_sent(now_ns)
         if isinstance(self.settings.policy, IosPolicy):
             resent = self.source.resend_location(self._clock_ns())
             if resent is not None:
@@ -599,7 +506,7 @@ class GlassesClient:
         payload, seq = self.source.make_probe(sent_ns)
         fields: dict[str, Any] = {"user": self.user, "stream": PROBE_STREAM, "seq": seq}
         if await self._send(ws, payload):
-            self._pending_probes[seq] = sent_ns
+            self.inbox.probe_sent(seq, sent_ns)
             self.stats.probes += 1
             self._h.record(EventKind.PROBE, Outcome.INVOKE, sent_ns=sent_ns, **fields)
         else:
@@ -631,102 +538,8 @@ class GlassesClient:
         kind = EventKind.START_APP if start else EventKind.STOP_APP
         message = StartApp(package_name=package) if start else StopApp(package_name=package)
         self._h.record(kind, Outcome.INVOKE, package=package)
-        (self._pending_start if start else self._pending_stop).add(package)
+        self.inbox.app_command_sent(package, start=start)
         if not await self._send(ws, serialise(message)):
-            (self._pending_start if start else self._pending_stop).discard(package)
+            self.inbox.app_command_lost(package, start=start)
             self._h.record(kind, Outcome.FAIL, package=package, error="socket closed")
             raise GlassesNotConnected(f"glasses {self.user}: socket closed sending {kind.value}")
-
-    # ------------------------------------------------------------------ receiving
-
-    def _on_text(self, text: str) -> None:
-        try:
-            message = parse_cloud_to_glasses(text)
-        except ProtocolError as exc:
-            logger.debug("glasses %s: ignoring a frame: %s", self.user, exc)
-            return
-        if isinstance(message, ConnectionAck):
-            self._on_ack(message)
-        elif isinstance(message, DisplayEvent):
-            self._on_display(message)
-        elif isinstance(message, AppStateChange):
-            self._on_app_state(message)
-        elif isinstance(message, ConnectionError):
-            self._h.record(
-                EventKind.INIT, Outcome.FAIL, code=message.code, error=message.message
-            )
-
-    def _on_ack(self, ack: ConnectionAck) -> None:
-        info = ack.user_session
-        self._h.record(
-            EventKind.ACK,
-            Outcome.OK,
-            user_session=info is not None,
-            apps=len(info.active_app_sessions) if info is not None else None,
-            start_time=str(info.start_time) if info and info.start_time is not None else None,
-        )
-        if self._init_pending:
-            self._init_pending = False
-            latency = (self._clock_ns() - self._init_sent_ns) / 1e6
-            self._h.record(
-                EventKind.INIT,
-                Outcome.OK,
-                latency_ms=round(latency, 3),
-                user_session=info is not None,
-            )
-        if info is not None:
-            self._resolve_apps(info.active_app_sessions, info.loading_apps)
-        if not self._acked.is_set():
-            self._acked.set()
-            self._set_state(GlassesState.CONNECTED)
-
-    def _on_display(self, display: DisplayEvent) -> None:
-        probe = parse_echo(display)
-        if probe is None:
-            text = display.layout.get("text")
-            self._h.record(
-                EventKind.DISPLAY,
-                Outcome.INFO,
-                view=display.view,
-                layout=display.layout_type,
-                package=display.package_name,
-                text=text[:120] if isinstance(text, str) else None,
-            )
-            return
-        duplicate = self._pending_probes.pop(probe.seq, None) is None
-        rtt_ms = round((self._clock_ns() - probe.sent_ns) / 1e6, 3)
-        if not duplicate:
-            self.stats.echoes += 1
-            self.stats.rtt_ms.append(rtt_ms)
-        self._h.record(
-            EventKind.DISPLAY,
-            Outcome.OK,
-            view=display.view,
-            package=display.package_name,
-            probe_seq=probe.seq,
-            rtt_ms=rtt_ms,
-            duplicate=duplicate,
-        )
-
-    def _on_app_state(self, change: AppStateChange) -> None:
-        info = change.user_session
-        loading = info.loading_apps
-        loading_names = tuple(loading) if not isinstance(loading, dict) else tuple(loading)
-        self._h.record(
-            EventKind.APP_STATE,
-            Outcome.OK,
-            active=",".join(info.active_app_sessions),
-            loading=",".join(str(x) for x in loading_names),
-        )
-        self._resolve_apps(info.active_app_sessions, loading_names)
-
-    def _resolve_apps(self, active: Any, loading: Any) -> None:
-        running = set(active)
-        starting = set(loading) if not isinstance(loading, str) else set()
-        for package in sorted(self._pending_start & running):
-            self._pending_start.discard(package)
-            self._h.record(EventKind.START_APP, Outcome.OK, package=package)
-        for package in sorted(self._pending_stop - running - starting):
-            self._pending_stop.discard(package)
-            self._h.record(EventKind.STOP_APP, Outcome.OK, package=package)
-
