@@ -27,7 +27,7 @@ PYTHON = BIN / "python"
 STAMP = VENV / ".wsquake-installed"
 SDK_APP = ROOT / "tests" / "cloud" / "sdk_app"
 
-MAIN_JOB = ["cloud", "--config", "examples/cloud.toml"]
+MAIN_JOB = ["suite", "smoke"]
 
 
 def _digest(*paths: Path) -> str:
