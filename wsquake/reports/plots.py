@@ -22,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from html import escape
+from typing import Any
 
 import matplotlib
 
@@ -61,7 +62,7 @@ _STYLES = ["-", "--", "-.", ":", (0, (5, 1, 1, 1)), (0, (1, 1)), (0, (3, 1, 1, 1
 _MARKERS = ["o", "s", "^", "D", "v", "P", "X"]
 FAULT_COLOUR = "#999999"
 FAULT_HATCH = "//"
-_RC = {
+_RC: dict[str, Any] = {
     "svg.fonttype": "none",
     "font.family": "sans-serif",
     "font.sans-serif": ["DejaVu Sans"],
@@ -95,20 +96,25 @@ _ID = re.compile(r'\b(id)="([^"]+)"')
 _REF = re.compile(r'(url\(|xlink:href="|href=")#([^")]+)')
 
 
+def _rc(plot_id: str) -> Any:
+    return {**_RC, "svg.hashsalt": f"wsquake-{plot_id}"}
+
+
 @contextmanager
-def _figure(plot_id: str, height: float, nrows: int = 1,
-            sharex: bool = True) -> Iterator[tuple[Figure, list[Axes]]]:
-    with rc_context({**_RC, "svg.hashsalt": f"wsquake-{plot_id}"}):
-        fig = Figure(figsize=(8.0, height), layout="constrained")
+def _figure(plot_id: str, height: float, nrows: int = 1, sharex: bool = True,
+            width: float = 10.0) -> Iterator[tuple[Figure, list[Axes]]]:
+    with rc_context(_rc(plot_id)):
+        fig = Figure(figsize=(width, height), layout="constrained")
         axes = fig.subplots(nrows, 1, sharex=sharex, squeeze=False)[:, 0].tolist()
         yield fig, axes
 
 
 def _render(fig: Figure, plot_id: str, title: str, alt: str) -> Plot:
-    with rc_context({**_RC, "svg.hashsalt": f"wsquake-{plot_id}"}):
+    with rc_context(_rc(plot_id)):
         buf = io.StringIO()
-        FigureCanvasSVG(fig).print_svg(buf, metadata={"Date": None, "Creator": None,
-                                                      "Format": None, "Type": None})
+        FigureCanvasSVG(fig)
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None,
+                                                 "Format": None, "Type": None})
     svg = _METADATA.sub("", _PROLOG.sub("", buf.getvalue(), count=1), count=1)
     # ids unique within a page that holds several figures
     svg = _ID.sub(lambda m: f'{m.group(1)}="{plot_id}-{m.group(2)}"', svg)
@@ -125,6 +131,9 @@ def _shade(ax: Axes, faults: pd.DataFrame, plot_id: str, panel: int = 0) -> None
                           alpha=0.3, hatch=FAULT_HATCH, edgecolor="#555555", linewidth=0.8,
                           zorder=0)
         span.set_gid(f"fault-{i}" if panel == 0 else f"p{panel}-fault-{i}")
+        # edges stay visible when a window is narrow next to the whole timeline
+        for x in (float(start), float(end)):
+            ax.axvline(x, color="#555555", linewidth=0.8, linestyle=(0, (2, 2)), zorder=0.5)
 
 
 def _fault_handle() -> Patch:
@@ -221,7 +230,7 @@ def plot_traffic(rate: pd.DataFrame, latency: pd.DataFrame, faults: pd.DataFrame
 def plot_ttr_cdf(cdf: pd.DataFrame, plot_id: str = "ttr-cdf") -> Plot:
     """Cumulative fraction of disrupted connections recovered within t (per role)."""
     title = "Time to recover (CDF)"
-    with _figure(plot_id, 3.0) as (fig, (ax,)):
+    with _figure(plot_id, 3.6, width=5.5) as (fig, (ax,)):
         roles = list(dict.fromkeys(cdf["role"]))
         for i, role in enumerate(roles):
             part = cdf[cdf["role"] == role]
@@ -246,7 +255,7 @@ def plot_phases(breakdown: pd.DataFrame, plot_id: str = "phases") -> Plot:
     """p50 / p95 / max of detect, reconnect, resubscribe, caught up (horizontal bars)."""
     title = "Recovery phase breakdown"
     stats = (("p50_s", "p50", ""), ("p95_s", "p95", "//"), ("max_s", "max", ".."))
-    with _figure(plot_id, 3.0) as (fig, (ax,)):
+    with _figure(plot_id, 3.6, width=5.5) as (fig, (ax,)):
         y = np.arange(len(RECOVERY_PHASES))
         rows = breakdown.set_index("phase").reindex(list(RECOVERY_PHASES))
         height = 0.26
@@ -286,6 +295,10 @@ def plot_delivery(by_phase: pd.DataFrame, plot_id: str = "delivery") -> Plot:
         top = max(int(lost.max(initial=0)), int(dup.max(initial=0)), 1)
         ax.set_ylim(0, top * 1.25)
         ax.legend(loc="upper right", frameon=True, framealpha=0.85)
+        if int(by_phase["expected"].sum()) == 0:
+            _empty(ax, "no stream message was expected at an app")
+        elif int(lost.sum()) == 0 and int(dup.sum()) == 0:
+            _empty(ax, "every expected message delivered once")
         alt = (f"{title}: lost {int(lost.sum())}, duplicated {int(dup.sum())} of "
                f"{int(by_phase['expected'].sum())} expected messages")
         return _render(fig, plot_id, title, alt)
@@ -301,8 +314,12 @@ _KIND_MARKERS = {
 }
 
 
-def _short(client: str, limit: int = 28) -> str:
-    return client if len(client) <= limit else "…" + client[-(limit - 1):]
+def _short(client: str, limit: int = 30) -> str:
+    """Middle-elided, so ``user-0001@…wsquake.app1`` keeps the user and the package."""
+    if len(client) <= limit:
+        return client
+    head = (limit - 1) // 2
+    return client[:head] + "…" + client[-(limit - 1 - head):]
 
 
 def plot_swimlanes(lanes: Swimlanes, faults: pd.DataFrame,
@@ -312,7 +329,8 @@ def plot_swimlanes(lanes: Swimlanes, faults: pd.DataFrame,
     n = max(len(lanes.lanes), 1)
     with _figure(plot_id, 1.4 + 0.5 * n) as (fig, (ax,)):
         _shade(ax, faults, plot_id)
-        for lane, group in lanes.intervals.groupby("lane"):
+        for lane in lanes.intervals["lane"].unique():
+            group = lanes.intervals[lanes.intervals["lane"] == lane]
             spans = list(zip(group["start_s"], group["end_s"] - group["start_s"], strict=True))
             ax.broken_barh(spans, (float(lane) - 0.18, 0.36), facecolors="#bcd6ea",
                            edgecolors=PALETTE["blue"], linewidth=0.6)
@@ -353,8 +371,8 @@ def plot_cloud_metrics(metrics: pd.DataFrame, faults: pd.DataFrame,
     """Cloud gauges (top) and counters (bottom) from the probes, faults shaded on both."""
     title = "Cloud metrics over time (probes)"
     if counters is None:
-        names = metrics["metric"].astype(str)
-        totals = sorted(set(names[names.str.endswith("_total")]))
+        all_names = metrics["metric"].astype(str)
+        totals = sorted(set(all_names[all_names.str.endswith("_total")]))
         counters = totals[:6]
     with _figure(plot_id, 4.8, nrows=2) as (fig, (top, bottom)):
         _shade(top, faults, plot_id, 0)

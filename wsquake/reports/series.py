@@ -39,10 +39,10 @@ import pandas as pd
 from wsquake.history.frame import HistoryFrames
 from wsquake.scenarios.checkers.base import episodes, phases
 from wsquake.scenarios.checkers.recovery import (
+    _PROCESS_TARGETS,
     _data_frames,
     _full_subscribes,
     _one,
-    _PROCESS_TARGETS,
     _streams_by_client,
     _times_by_client,
 )
