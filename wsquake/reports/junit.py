@@ -30,6 +30,10 @@ SCHEMA_PATH = Path(__file__).with_name("schema") / "junit-10.xsd"
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
+def _float(value: Any) -> float:
+    return float(value)
+
+
 def _text(value: object) -> str:
     return _INVALID_XML.sub("\ufffd", str(value))
 
@@ -75,7 +79,7 @@ def format_junit(model: RunModel) -> str:
             ET.SubElement(props, "property", name=key, value=value)
         for m in own_metrics.itertuples(index=False):
             ET.SubElement(props, "property", name=_text(m.key),
-                          value=_property_value(float(m.value)))
+                          value=_property_value(_float(m.value)))
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         classname = f"wsquake.{name}"
         if s.error:
@@ -90,29 +94,32 @@ def format_junit(model: RunModel) -> str:
             detail = "\n".join(
                 f"{e.component} {e.client_id}: {e.outcome}: {e.detail}"
                 for e in ex.itertuples(index=False))
-            _case(suite, classname, f"check {c.check}", str(c.verdict), str(c.summary),
+            verdict = str(c.verdict)
+            _case(suite, classname, f"check {c.check}", verdict, str(c.summary),
                   f"{c.summary}\n{detail}".strip())
             counts["tests"] += 1
-            counts["failures"] += c.verdict == "fail"
-            counts["skipped"] += c.verdict not in ("pass", "fail")
+            counts["failures"] += int(verdict == "fail")
+            counts["skipped"] += int(verdict not in ("pass", "fail"))
             own = thresholds[(thresholds["scenario"] == name) & (thresholds["check"] == c.check)]
             for t in own.itertuples(index=False):
                 measured = format_value(t.measured)
                 reason = (f"no evidence for {t.metric}" if measured == "-"
                           else f"measured {measured}")
-                _case(suite, f"{classname}.{c.check}", f"threshold {t.expr}", str(t.verdict),
+                tv = str(t.verdict)
+                _case(suite, f"{classname}.{c.check}", f"threshold {t.expr}", tv,
                       f"{t.expr}: {reason}")
                 counts["tests"] += 1
-                counts["failures"] += t.verdict == "fail"
-                counts["skipped"] += t.verdict not in ("pass", "fail")
-        for key, value in counts.items():
-            suite.set(key, str(value))
-        for key in totals:
-            totals[key] += counts[key]
-        if math.isfinite(float(s.duration_s)):
-            total_time += float(s.duration_s)
-    for key, value in totals.items():
-        root.set(key, str(value))
+                counts["failures"] += int(tv == "fail")
+                counts["skipped"] += int(tv not in ("pass", "fail"))
+        for label, count in counts.items():
+            suite.set(label, str(count))
+        for label in totals:
+            totals[label] += counts[label]
+        duration = _float(s.duration_s)
+        if math.isfinite(duration):
+            total_time += duration
+    for label, count in totals.items():
+        root.set(label, str(count))
     root.set("time", _seconds(total_time))
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, "unicode") + "\n"

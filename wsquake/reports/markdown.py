@@ -12,12 +12,17 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from wsquake.reports.model import RunModel, format_value
 
 __all__ = ["format_markdown", "write_step_summary"]
 
 _ICON = {"pass": "✅", "fail": "❌", "unknown": "⚠️", "error": "💥"}
+
+
+def _float(value: Any) -> float:
+    return float(value)
 
 
 def _cell(text: object) -> str:
@@ -44,7 +49,7 @@ def format_markdown(model: RunModel) -> str:
             f"| {_cell(s.scenario)} | {verdict} | {passed}/{len(own)} pass "
             f"| {format_value(model.metric(str(s.scenario), 'recovery.p95_s'))} "
             f"| {format_value(model.metric(str(s.scenario), 'delivery.lost_after_recovery'))} "
-            f"| {format_value(round(float(s.duration_s), 1))} |"
+            f"| {format_value(round(_float(s.duration_s), 1))} |"
         )
     errors = model.scenarios[model.scenarios["error"].notna()
                              & (model.scenarios["error"].astype(str) != "")]

@@ -74,7 +74,7 @@ def _tree(model: RunModel) -> Tree:
                               f"  {format_value(s.duration_s)} s")
         node = tree.add(label)
         if s.error:
-            node.add(Text(f"harness error: {s.error}", style="magenta"))
+            node.add(Text("harness error: " + str(s.error), style="magenta"))
         for c in checks[checks["scenario"] == s.scenario].itertuples(index=False):
             cnode = node.add(Text.assemble((str(c.check), "bold"), "  ",
                                            _verdict(str(c.verdict)), f"  {c.summary}"))
@@ -90,7 +90,8 @@ def _tree(model: RunModel) -> Tree:
 def _thresholds(model: RunModel) -> Table | None:
     if model.thresholds.empty:
         return None
-    table = Table(title="thresholds", box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
+    table = Table(title="thresholds", box=box.SIMPLE_HEAD, pad_edge=False,
+                  title_justify="left")
     table.add_column("scenario", overflow="fold")
     table.add_column("threshold", overflow="fold")
     table.add_column("measured", justify="right")
@@ -137,7 +138,8 @@ def _sessions(model: RunModel) -> Table | None:
 def _examples(model: RunModel) -> Table | None:
     if model.examples.empty:
         return None
-    table = Table(title="failing examples", box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
+    table = Table(title="failing examples", box=box.SIMPLE_HEAD, pad_edge=False,
+                  title_justify="left")
     table.add_column("scenario/check", overflow="fold")
     table.add_column("client", overflow="fold")
     table.add_column("outcome")

@@ -91,6 +91,11 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
                         "env WSQUAKE_AUTH_JWT_SECRET)")
     parser.add_argument("--no-live", dest="live", action="store_false",
                         help="no live view (plain progress lines only when not a TTY)")
+    parser.add_argument("--baseline", type=Path, metavar="FILE",
+                        help="compare with this baseline.json / summary.json / run directory "
+                        "after the run; exit 3 on a regression (docs/readme/reports.md)")
+    parser.add_argument("--rules", type=Path, metavar="FILE",
+                        help="regression rules for --baseline (TOML or JSON)")
 
 
 def add_parser(subparsers: Any) -> None:
@@ -192,6 +197,15 @@ def _execute(args: argparse.Namespace, scenarios: Sequence[Scenario], label: str
     # One line per HTTP request (probes, proxy API) would drown the progress lines.
     for noisy in ("httpx", "httpcore", "urllib3"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    from wsquake.reports.cli import finish_run, load_baseline_args
+    from wsquake.reports.exceptions import ReportError
+
+    try:  # a bad baseline is bad arguments: refuse it before anything starts
+        baseline, rules = load_baseline_args(getattr(args, "baseline", None),
+                                             getattr(args, "rules", None))
+    except ReportError as exc:
+        print(f"wsquake: bad --baseline/--rules: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         settings = RunSettings(out=args.out, cloud_url=args.cloud_url,
                                jwt_secret=args.jwt_secret)
@@ -209,7 +223,7 @@ def _execute(args: argparse.Namespace, scenarios: Sequence[Scenario], label: str
         print(f"wsquake: cannot write the run directory: {exc}", file=sys.stderr)
         return EXIT_HARNESS_ERROR
     print_summary(result)
-    return exit_code(result)
+    return finish_run(result.path, exit_code(result), baseline=baseline, rules=rules)
 
 
 async def _main(runner: Runner, scenarios: Sequence[Scenario], label: str | None, *,
