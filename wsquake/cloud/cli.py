@@ -1,4 +1,5 @@
-"""``wsquake cloud --config FILE [--host H] [--port P] [--time-scale X]``."""
+"""``wsquake cloud --config FILE [--host H] [--port P] [--time-scale X]
+[--defects NAME[,NAME...]] [--defect-profile fixed|upstream]``."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from typing import Any
 
 import httpx
 
+from wsquake.cloud.defects import parse_defect_names
 from wsquake.cloud.server import CloudServer
-from wsquake.cloud.settings import CloudSettings, load_cloud_settings
+from wsquake.cloud.settings import DEFECT_NAMES, CloudSettings, load_cloud_settings
 from wsquake.config import ConfigError
 
 __all__ = ["add_parser", "run"]
@@ -36,6 +38,15 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--port", type=int, help="TCP port (0 = any free port)")
     parser.add_argument("--time-scale", type=float, dest="time_scale",
                         help="multiply every protocol duration by this factor")
+    parser.add_argument(
+        "--defects", action="append", default=[], metavar="NAME[,NAME...]",
+        help="turn on known upstream defects (PROTOCOL.md §12) by switch name or id "
+        f"D1-D13; repeatable. Names: {', '.join(DEFECT_NAMES)}",
+    )
+    parser.add_argument(
+        "--defect-profile", dest="defect_profile", metavar="fixed|upstream",
+        help="'upstream' turns on every defect not set otherwise; 'fixed' (default) none",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -47,6 +58,10 @@ def build_settings(args: argparse.Namespace) -> CloudSettings:
         overrides["port"] = args.port
     if args.time_scale is not None:
         overrides["timings__time_scale"] = args.time_scale
+    if args.defect_profile is not None:
+        overrides["defects__profile"] = args.defect_profile
+    for name in parse_defect_names(args.defects):
+        overrides[f"defects__{name}"] = True
     return load_cloud_settings(args.config, **overrides)
 
 
