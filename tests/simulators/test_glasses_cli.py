@@ -4,6 +4,7 @@ history holds every client's close."""
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import sys
 from pathlib import Path
@@ -35,8 +36,9 @@ async def test_sigint_stops_the_fleet_cleanly_and_flushes_the_history(
             while True:
                 line = (await process.stdout.readline()).decode()
                 assert line, "wsquake glasses exited early"
-                if line.startswith("users 3/3 connected 3 "):
-                    break
+                sent = re.search(r" sent (\d+) ", line)
+                if line.startswith("users 3/3 connected 3 ") and sent and int(sent[1]) >= 3:
+                    break  # every user connected, and streaming
         process.send_signal(signal.SIGINT)
         async with asyncio.timeout(WAIT_S):
             rest, err = await process.communicate()
