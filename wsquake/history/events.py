@@ -73,6 +73,8 @@ class EventKind(enum.StrEnum):
     FAULT_END = "fault_end"
     CLOUD_PROBE = "cloud_probe"
     NOTE = "note"
+    LOAD_RECOVERY = "load_recovery"
+    LOAD_SUMMARY = "load_summary"
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +210,19 @@ SCHEMA: Mapping[EventKind, KindSpec] = types.MappingProxyType(
             frozenset({_N}),
             optional=("text",),
             doc="free text for humans; checkers ignore it",
+        ),
+        EventKind.LOAD_RECOVERY: KindSpec(
+            frozenset({_O}),
+            required=("user", "reconnect_ms"),
+            optional=("worker", "lost_ns", "attempts", "lost_conn"),
+            doc="a Locust load user re-acked after losing its socket (time to recover)",
+        ),
+        EventKind.LOAD_SUMMARY: KindSpec(
+            frozenset({_N}),
+            optional=(
+                "users", "connects", "acks", "echoes", "reconnects", "failures", "p99_echo_ms"
+            ),
+            doc="Locust fleet totals and p99 echo round trip (master, at the end of a run)",
         ),
     }
 )
