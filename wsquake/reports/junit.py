@@ -5,6 +5,7 @@ per threshold.
   threshold with its measured value; text: the failing examples);
 * an ``unknown`` one is ``skipped`` with the reason (not enough evidence);
 * a harness error (the scenario's ``error``) is a ``harness`` testcase with an ``error``;
+* an interrupted scenario has a skipped ``interrupted`` testcase;
 * every metric is a ``property`` of its scenario's suite (``check.metric``, ``null``
   without evidence), beside ``verdict``, ``time_scale`` and ``interrupted``.
 
@@ -89,6 +90,11 @@ def format_junit(model: RunModel) -> str:
             err.text = _text(s.error)
             counts["tests"] += 1
             counts["errors"] += 1
+        if s.interrupted:
+            _case(suite, classname, "interrupted", "unknown",
+                  "the scenario was stopped early; its checks ran on what was recorded")
+            counts["tests"] += 1
+            counts["skipped"] += 1
         for c in checks[checks["scenario"] == name].itertuples(index=False):
             ex = examples[(examples["scenario"] == name) & (examples["check"] == c.check)]
             detail = "\n".join(

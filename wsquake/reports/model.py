@@ -151,7 +151,8 @@ class RunModel:
             verdicts = [c.get("verdict") for c in checks if isinstance(c, Mapping)]
             scen_rows.append({
                 "scenario": name, "verdict": str(s.get("verdict", "unknown")),
-                "interrupted": bool(s.get("interrupted", False)), "error": s.get("error"),
+                "interrupted": bool(s.get("interrupted", False)),
+                "error": str(s["error"]) if s.get("error") else None,
                 "dir": str(s.get("dir") or name), "started_at": s.get("started_at"),
                 "finished_at": s.get("finished_at"),
                 "duration_s": _number(s.get("duration_s")),
@@ -205,6 +206,7 @@ class RunModel:
             run["verdict"] = scen_rows[0]["verdict"]
         scenarios = _frame(scen_rows, SCENARIO_COLUMNS)
         scenarios["interrupted"] = scenarios["interrupted"].astype(bool)
+        scenarios["error"] = pd.Series([r["error"] or None for r in scen_rows], dtype=object)
         for col in ("duration_s", "time_scale"):
             scenarios[col] = scenarios[col].astype("float64")
         metrics_df = _frame(metric_rows, METRIC_COLUMNS)
