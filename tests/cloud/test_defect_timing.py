@@ -178,6 +178,21 @@ async def test_d4_off_stop_completes_after_the_stop_webhook_timeout(harness: Har
     ) == 1
 
 
+async def test_d4_dispose_stop_webhook_stays_bounded(harness: Harness) -> None:
+    # Upstream's dispose sent no stop webhook (D13), so D4 does not make the one the
+    # fixed dispose sends unbounded: glasses grace 5 s = 0.5 s wall, then the dispose
+    # finishes after the 0.2 s stop webhook timeout although the webhook never answers.
+    app = await harness.app_server(PKG, stop_mode=WebhookMode.HOLD)
+    cloud = await harness.cloud(app, defects=Defects(stop_webhook_unbounded=True),
+                                stop_webhook_timeout_s=STOP_TIMEOUT_S, glasses_grace_s=5)
+    glasses = await harness.glasses(cloud, EMAIL)
+    sock = await running_app(harness, glasses, app)
+    await glasses.close()
+    await app.next_webhook("stop_request")
+    close = await sock.wait_closed(timeout=STUCK_WINDOW + 5)
+    assert (close.code, close.reason) == (1000, "User session ended")
+
+
 # --- D5 drop_during_grace ---------------------------------------------------------------------
 
 D5_WAYS = [

@@ -320,12 +320,18 @@ class AppManager:
                 self.start_app(user, rec.package)
 
     async def _send_stop_webhook(
-        self, user: UserSession, rec: AppRecord, reason: StopReason
+        self, user: UserSession, rec: AppRecord, reason: StopReason, *, dispose: bool = False
     ) -> None:
         if rec.entry is None:
             return
         body = wire.stop_request(rec.session_id, user.user_id, reason.value)
-        await self.core.webhooks.send_stop(webhook_url(rec.entry.public_url), body)
+        url = webhook_url(rec.entry.public_url)
+        if not dispose and self.core.defects.enabled("stop_webhook_unbounded"):
+            # D4: upstream awaited the stop webhook of a stop, app switch or resurrection
+            # with no timeout at all (its dispose sent none, D13, so that stays bounded).
+            await self.core.webhooks.send_stop(url, body, timeout_s=0)
+            return
+        await self.core.webhooks.send_stop(url, body)
 
     # --- dispose ---------------------------------------------------------------------------
 
@@ -347,7 +353,7 @@ class AppManager:
                 # docs promise; a mid-2025 SDK then never calls onStop.
                 logger.info("%s: dispose without stop webhook (D13)", rec.session_id)
             else:
-                await self._send_stop_webhook(user, rec, StopReason.SYSTEM_STOP)
+                await self._send_stop_webhook(user, rec, StopReason.SYSTEM_STOP, dispose=True)
             conn = rec.conn
             if conn is not None:
                 conn.send_text(wire.app_stopped(StopReason.SYSTEM_STOP.value))

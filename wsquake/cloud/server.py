@@ -116,12 +116,7 @@ class CloudServer:
         self.port = sock.getsockname()[1]
 
         webhooks = await stack.enter_async_context(
-            WebhookClient(
-                self.settings.timings,
-                self.metrics,
-                clock=self._clock,
-                stop_unbounded=self.settings.defects.enabled("stop_webhook_unbounded"),
-            )
+            WebhookClient(self.settings.timings, self.metrics, clock=self._clock)
         )
         # The TaskGroup is exited by a plain callback, so an exception raised in the
         # caller's ``async with`` body is not wrapped into an ExceptionGroup.

@@ -45,10 +45,8 @@ class WebhookClient:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Any] = asyncio.sleep,
-        stop_unbounded: bool = False,
     ) -> None:
         self._timings = timings
-        self._stop_unbounded = stop_unbounded  # defects.stop_webhook_unbounded (D4)
         self._metrics = metrics
         self._clock = clock
         self._sleep = sleep
@@ -122,11 +120,13 @@ class WebhookClient:
         assert last is not None
         raise last
 
-    async def send_stop(self, url: str, body: dict[str, Any]) -> bool:
-        """The stop webhook: one attempt bounded by ``stop_webhook_timeout_s`` (unbounded
-        if that is 0 or ``stop_unbounded``: D4); failures are logged, never raised."""
-        # D4: upstream awaited the stop webhook with no timeout at all.
-        timeout_s = 0.0 if self._stop_unbounded else self._timings.scaled("stop_webhook_timeout_s")
+    async def send_stop(
+        self, url: str, body: dict[str, Any], *, timeout_s: float | None = None
+    ) -> bool:
+        """The stop webhook: one attempt bounded by ``timeout_s`` (default
+        ``stop_webhook_timeout_s``; 0 = unbounded, D4); failures are logged, never raised."""
+        if timeout_s is None:
+            timeout_s = self._timings.scaled("stop_webhook_timeout_s")
         try:
             await self.post_once(url, body, timeout_s=timeout_s)
         except WebhookError as exc:
