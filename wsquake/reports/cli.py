@@ -170,7 +170,8 @@ def load_baseline_args(baseline: Path | None, rules: Path | None
 
 
 def finish_run(run_path: Path, code: int, *, baseline: Snapshot | None = None,
-               rules: Sequence[Rule] = DEFAULT_RULES, out: TextIO | None = None) -> int:
+               rules: Sequence[Rule] = DEFAULT_RULES, out: TextIO | None = None,
+               formats: Sequence[str] = ALL_FORMATS) -> int:
     """After ``wsquake run``/``suite``: every report, then the baseline comparison.
 
     The exit code becomes 70 if the run passed but a report could not be written, and 3
@@ -179,7 +180,7 @@ def finish_run(run_path: Path, code: int, *, baseline: Snapshot | None = None,
     """
     stream = out or sys.stdout
     try:
-        write_reports(run_path, ALL_FORMATS, step_summary=True)
+        write_reports(run_path, formats, step_summary=True)
     except (ReportError, OSError) as exc:
         print(f"wsquake: {exc}", file=sys.stderr)
         code = EXIT_HARNESS_ERROR if code == 0 else code
