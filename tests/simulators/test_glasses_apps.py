@@ -97,7 +97,11 @@ async def test_late_echo_of_an_answered_probe_is_flagged_duplicate(stack: Stack)
     ) as glasses:
         async with asyncio.timeout(WAIT_S):
             await history.wait_for(outcome(EventKind.START_APP, Outcome.OK))
-            # The app runs; an answer held behind the boot card still arrives.
+            # The app runs, and once the cloud holds its subscription it relays probes
+            # (an answer held behind the boot card still arrives).
+            await history.wait_for(
+                lambda e: e.kind is EventKind.APP_STATE and int(e.get("count") or 0) > 0
+            )
             seq = await glasses.send_probe()
             first = await history.wait_for(
                 lambda e: e.kind is EventKind.DISPLAY and e.get("probe_seq") == seq

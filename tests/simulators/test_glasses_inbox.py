@@ -29,8 +29,15 @@ def make() -> tuple[GlassesInbox, MemoryHistory, GlassesStats, Clock]:
     return GlassesInbox(USER, bound, stats, clock), history, stats, clock
 
 
-def session(active: list[str], loading: list[str] | dict[str, object]) -> dict[str, object]:
-    return {"userId": USER, "activeAppSessions": active, "loadingApps": loading}
+def session(
+    active: list[str], loading: list[str] | dict[str, object], **subs: list[str]
+) -> dict[str, object]:
+    return {
+        "userId": USER,
+        "activeAppSessions": active,
+        "loadingApps": loading,
+        "appSubscriptions": subs,
+    }
 
 
 def frame(type_: str, **fields: object) -> str:
@@ -79,8 +86,10 @@ def test_app_start_and_stop_resolve_on_app_state_change() -> None:
     inbox.app_command_sent("com.a", start=True)
     inbox.feed(frame("app_state_change", sessionId=USER, userSession=session([], ["com.a"])))
     assert not history.of(EventKind.START_APP)
-    inbox.feed(frame("app_state_change", sessionId=USER, userSession=session(["com.a"], [])))
+    running = session(["com.a"], [], **{"com.a": ["button_press", "VAD"]})
+    inbox.feed(frame("app_state_change", sessionId=USER, userSession=running))
     assert history.of(EventKind.START_APP, Outcome.OK)[0]["package"] == "com.a"
+    assert history.of(EventKind.APP_STATE)[-1]["count"] == 2
     inbox.app_command_sent("com.a", start=False)
     # Under defect D11 loadingApps arrives as an object; it is read as a list of names.
     inbox.feed(frame("app_state_change", sessionId=USER, userSession=session([], {})))

@@ -177,7 +177,8 @@ SCHEMA: Mapping[EventKind, KindSpec] = types.MappingProxyType(
         EventKind.APP_STATE: KindSpec(
             _OBSERVED,
             optional=("active", "loading", "count"),
-            doc="app_state_change received on glasses; active/loading comma-joined",
+            doc="app_state_change received on glasses; active/loading comma-joined; "
+            "count = subscriptions of all apps",
         ),
         EventKind.DUPLICATE_SESSION: KindSpec(
             frozenset({_N, _F}),

@@ -147,6 +147,7 @@ class GlassesInbox:
             Outcome.OK,
             active=",".join(info.active_app_sessions),
             loading=",".join(loading),
+            count=sum(len(streams) for streams in info.app_subscriptions.values()),
         )
         self._resolve_apps(info.active_app_sessions, loading)
 
