@@ -150,10 +150,12 @@ class Harness:
         *,
         token: str | None = None,
         via_query: bool = False,
+        url: str | None = None,
     ) -> GlassesClient:
-        """An open glasses socket (its ``connection_ack`` is left in the inbox)."""
+        """An open glasses socket (its ``connection_ack`` is left in the inbox); ``url``
+        overrides the cloud's ``/glasses-ws`` URL (e.g. a fault proxy in front of it)."""
         token = token if token is not None else self.token(email)
-        url = cloud.ws_url("/glasses-ws")
+        url = url if url is not None else cloud.ws_url("/glasses-ws")
         headers = None
         if via_query:
             url = f"{url}?token={token}"
