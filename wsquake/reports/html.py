@@ -1,8 +1,9 @@
 """The self-contained HTML report: one page per scenario, plus ``index.html``.
 
 :func:`write_html` takes a :class:`~wsquake.reports.model.RunModel` (or a run directory)
-and writes ``<out_dir>/index.html`` (the run's verdict and one linked row per scenario)
-and ``<out_dir>/<scenario dir>.html`` per scenario. Every page stands alone: CSS inline,
+and writes ``<out_dir>/report.html`` for a one-scenario run; for a suite,
+``<out_dir>/index.html`` (the run's verdict and one linked row per scenario) and
+``<out_dir>/<scenario dir>.html`` per scenario. Every page stands alone: CSS inline,
 plots inline SVG (:mod:`wsquake.reports.plots`), one small inline script that makes the
 session table sortable; no network, fonts or external files are needed to view it.
 
@@ -214,7 +215,7 @@ def page_name(dir_name: str) -> str:
     return f"{_slug(dir_name)}.html"
 
 
-def render_scenario(view: ScenarioView, *, index_href: str | None = "index.html") -> str:
+def render_scenario(view: ScenarioView, *, index_href: str | None = None) -> str:
     """One scenario's page as a complete HTML document."""
     figures = {pid: Markup(p.svg) for pid, p in _plots(view).items()}
     thresholds = _records(view.thresholds)
@@ -244,8 +245,11 @@ def render_index(model: RunModel, pages: Sequence[tuple[str, str]]) -> str:
 
 
 def write_html(model: RunModel | str | Path, out_dir: str | Path) -> list[Path]:
-    """Write ``index.html`` and one page per scenario into ``out_dir``; the paths written
-    (index first)."""
+    """Write the HTML report of a run into ``out_dir``; the paths written.
+
+    One scenario: ``report.html``. Several (a suite): ``index.html`` (written last,
+    returned first) and one page per scenario, ``<scenario dir>.html``, each linking back.
+    """
     if not isinstance(model, RunModel):
         model = load_run(model)
     out = Path(out_dir)
@@ -254,23 +258,30 @@ def write_html(model: RunModel | str | Path, out_dir: str | Path) -> list[Path]:
     except OSError as exc:
         raise ReportError(f"{out}: cannot create the HTML report folder: {exc}") from exc
     origins = _warmup_origins(model.path)
+    names = model.scenario_names
+    suite = len(names) != 1
     written: list[Path] = []
     pages: list[tuple[str, str]] = []
-    used: set[str] = {"index.html"}
+    used: set[str] = {"index.html", "report.html"}
     seen: dict[str, int] = {}
-    for name in model.scenario_names:
+    for name in names:
         nth = seen.get(name, 0)
         seen[name] = nth + 1
         starts = [t for n, t in origins if n == name]
         view = scenario_view(model, name, origin_ns=starts[nth] if nth < len(starts) else None)
-        file = page_name(view.dir)
-        while file in used:
-            file = file.removesuffix(".html") + "-x.html"
-        used.add(file)
+        if suite:
+            file = page_name(view.dir)
+            while file in used:
+                file = file.removesuffix(".html") + "-x.html"
+            used.add(file)
+        else:
+            file = "report.html"
         path = out / file
-        _write(path, render_scenario(view))
+        _write(path, render_scenario(view, index_href="index.html" if suite else None))
         written.append(path)
         pages.append((name, file))
+    if not suite:
+        return written
     index = out / "index.html"
     _write(index, render_index(model, pages))
     return [index, *written]
