@@ -4,12 +4,13 @@ Tree::
 
     LoadError                  base of the load-fleet errors
     ├── LoadConfigError        a bad load setting or CLI argument; names the key (ValueError)
-    └── LoadReportError        a malformed worker report reached the master; names the field
+    ├── LoadReportError        a malformed worker report reached the master; names the field
+    └── LoadSampleFailure      a failed measurement as Locust records it (e.g. "no echo")
 """
 
 from __future__ import annotations
 
-__all__ = ["LoadConfigError", "LoadError", "LoadReportError"]
+__all__ = ["LoadConfigError", "LoadError", "LoadReportError", "LoadSampleFailure"]
 
 
 class LoadError(Exception):
@@ -32,3 +33,8 @@ class LoadReportError(LoadError, ValueError):
         super().__init__(f"{field}: {problem}")
         self.field = field
         self.problem = problem
+
+
+class LoadSampleFailure(LoadError):
+    """A failed sample (connect refused, no echo before the timeout); Locust groups its
+    failures table by this message."""
