@@ -52,10 +52,11 @@ def test_fault_windows_are_in_scenario_seconds_since_the_origin() -> None:
 def test_connected_counts_acknowledged_sockets_per_role_over_time() -> None:
     got = series.connected(standard().frames(), tb())
     app = got[got["role"] == "app"]
-    assert app["t_s"].tolist() == pytest.approx([0.02, 10.1, 12.5], abs=1e-6)
-    assert app["connected"].tolist() == [1, 0, 1]
+    # the last value is held to the end of the history (the last receive, at 30.05)
+    assert app["t_s"].tolist() == pytest.approx([0.02, 10.1, 12.5, 30.05], abs=1e-6)
+    assert app["connected"].tolist() == [1, 0, 1, 1]
     glasses = got[got["role"] == "glasses"]
-    assert glasses["connected"].tolist() == [1]
+    assert glasses["connected"].tolist() == [1, 1]
 
 
 def test_message_rate_bins_sent_and_received_per_second() -> None:
@@ -209,3 +210,13 @@ def test_timebase_rejects_a_non_positive_time_scale() -> None:
 
 def test_timebase_converts_wall_ns_to_scenario_seconds() -> None:
     assert float(series.Timebase(ns(1), 0.1).seconds(ns(2))) == pytest.approx(10.0, abs=1e-6)
+
+
+@pytest.mark.parametrize(("end_s", "expected"), [(40.0, 2.0), (10.0, 0.5), (400.0, 20.0),
+                                                 (3000.0, 100.0)])
+def test_message_rate_bins_default_to_round_seconds(end_s: float, expected: float) -> None:
+    h = Synth()
+    h.send(0.0)
+    h.send(end_s)
+    got = series.message_rate(h.frames(), tb())
+    assert got["t_s"].iloc[0] == pytest.approx(expected / 2)

@@ -39,11 +39,15 @@ th button:focus-visible { outline: 2px solid #0b5cad; }
 th[aria-sort="ascending"] button::after { content:" \\25B2"; }
 th[aria-sort="descending"] button::after { content:" \\25BC"; }
 td.id { overflow-wrap:anywhere; min-width: 10rem; }
-figure { margin: .5rem 0 1rem; background:#fff; }
-figure svg.plot { width:100%; height:auto; display:block; }
+figure { margin: .5rem 0 1rem; background:#fff; max-width:100%; }
+.plotbox { overflow-x:auto; }
+/* in a narrow window a plot keeps a readable size and scrolls sideways in its box */
+figure svg.plot { width:100%; min-width:720px; height:auto; display:block; }
+.grid2 figure svg.plot { min-width:560px; }
 figcaption { font-size:.88rem; color:var(--muted); }
-.grid2 { display:grid; grid-template-columns: 1fr; gap: 1rem; }
-@media (min-width: 900px) { .grid2 { grid-template-columns: 1fr 1fr; } }
+.grid2 { display:grid; grid-template-columns: minmax(0, 1fr); gap: 1rem; }
+@media (min-width: 900px) { .grid2 { grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); }
+  .grid2 figure svg.plot { min-width: 0; } }
 .note { color:var(--muted); font-size:.92rem; }
 details { background:var(--panel); padding:.4rem .7rem; border-radius:.3rem; margin:.4rem 0; }
 summary { cursor:pointer; font-weight:600; }
@@ -180,7 +184,7 @@ are empty.</p>{% endif %}
 
 {% macro figure(pid, caption) %}
 <figure id="fig-{{ pid }}" data-figure="{{ pid }}">
-{{ figures[pid] }}
+<div class="plotbox">{{ figures[pid] }}</div>
 <figcaption>{{ caption }}</figcaption>
 </figure>
 {% endmacro %}

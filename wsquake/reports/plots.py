@@ -175,8 +175,10 @@ def plot_connected(conn: pd.DataFrame, faults: pd.DataFrame, plot_id: str = "con
             part = conn[conn["role"] == role]
             if part.empty:
                 continue
+            # glasses wide and solid under apps narrow and dashed: both show when equal
             ax.step(part["t_s"], part["connected"], where="post", color=_CYCLE[i],
-                    linestyle=_STYLES[i], linewidth=1.8, label=f"{role} connected")
+                    linestyle=_STYLES[i], linewidth=3.2 if i == 0 else 1.8,
+                    label=f"{role} connected")
         if conn.empty:
             _empty(ax, "no client connection was acknowledged")
         _xlim(ax, faults, conn["t_s"])

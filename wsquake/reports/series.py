@@ -10,7 +10,7 @@ function                  columns
 ========================  ================================================================
 :func:`fault_windows`     ``fault, target, toxic, start_s, end_s``
 :func:`connected`         ``t_s, role, connected`` (acknowledged client sockets, a step
-                          series per role; a point at every change)
+                          series per role; a point at every change and at the end)
 :func:`message_rate`      ``t_s, sent_per_s, received_per_s`` (bins of ``bin_s``)
 :func:`probe_latency`     ``t_s, client_id, rtt_ms`` (one row per echo probe)
 :func:`recovery_cases`    one row per (client, fault episode): ``component, client_id,
@@ -137,6 +137,10 @@ def connected(frames: HistoryFrames, tb: Timebase) -> pd.DataFrame:
     steps = pd.concat([ups, downs]).sort_values(["t", "d"], kind="stable")
     steps["connected"] = steps.groupby("role")["d"].cumsum()
     steps = steps.groupby(["role", "t"], as_index=False).last()
+    # hold each role's last value to the end of the history
+    last = steps.groupby("role", as_index=False).last()
+    last = last[last["t"] < frames.end_ns].assign(t=frames.end_ns)
+    steps = pd.concat([steps, last], ignore_index=True)
     out = pd.DataFrame({"t_s": tb.seconds(steps["t"]), "role": steps["role"].to_numpy(),
                         "connected": steps["connected"].astype("int64").to_numpy()})
     return out.sort_values(["role", "t_s"], kind="stable").reset_index(drop=True)
@@ -146,7 +150,7 @@ def message_rate(frames: HistoryFrames, tb: Timebase, bin_s: float | None = None
     """Stream messages sent (glasses) and received (apps) per scenario second, binned."""
     end_s = float(tb.seconds(frames.end_ns)) if len(frames) else 0.0
     if bin_s is None:
-        bin_s = max(end_s / 60.0, 0.5)
+        bin_s = _nice(max(end_s / 30.0, 0.5))
     if not bin_s > 0:
         raise ValueError(f"bin_s: must be > 0, got {bin_s!r}")
     n = max(int(math.ceil(end_s / bin_s)), 1)
@@ -155,6 +159,12 @@ def message_rate(frames: HistoryFrames, tb: Timebase, bin_s: float | None = None
     received = np.histogram(tb.seconds(frames.receives["t"]), bins=edges)[0]
     return pd.DataFrame({"t_s": edges[:-1] + bin_s / 2, "sent_per_s": sent / bin_s,
                          "received_per_s": received / bin_s})
+
+
+def _nice(x: float) -> float:
+    """The smallest of 1, 2, 5 × 10^k that is >= x (bins on round seconds)."""
+    exp = 10.0 ** math.floor(math.log10(x))
+    return next(m * exp for m in (1, 2, 5, 10) if m * exp >= x * (1 - 1e-9))
 
 
 def probe_latency(frames: HistoryFrames, tb: Timebase) -> pd.DataFrame:
