@@ -41,7 +41,7 @@ async def test_load_glasses_reports_real_connect_ack_and_echo_times(
     assert all(ms > 0 for ms in echoes)
     assert [ms > 0 for ms in sink.ok(Metric.CONNECT)] == [True]
     assert [ms > 0 for ms in sink.ok(Metric.ACK)] == [True]
-    assert history.of(EventKind.START_APP, Outcome.OK)
+    assert history.of(EventKind.START_APP, Outcome.OK) and client.apps_running
     assert not [s for s in sink.samples if s[2] is not None]
 
 
@@ -83,6 +83,21 @@ async def test_load_glasses_streams_sensor_events_with_sequence_numbers(
         await asyncio.to_thread(client.stop)
     seqs = [e.get("seq") for e in history.of(EventKind.SEND, Outcome.OK)]
     assert seqs[:5] == [1, 2, 3, 4, 5]
+
+
+async def test_probes_wait_until_the_apps_run(echo_stack: EchoStack) -> None:
+    sink = ListSink()
+    history = MemoryHistory("locust")
+    client = LoadGlasses(settings(echo_stack, probe_interval_s=0.02), sink, history=history)
+    assert not client.send_probe()  # not connected yet
+    client.start()
+    try:
+        await asyncio.to_thread(sink.wait, Metric.ECHO, 2)
+    finally:
+        await asyncio.to_thread(client.stop)
+    probes = history.of(EventKind.PROBE, Outcome.INVOKE)
+    started = history.of(EventKind.START_APP, Outcome.OK)[0]
+    assert probes and all(p.t > started.t for p in probes)
 
 
 async def test_stopping_load_glasses_closes_the_session_with_1000(

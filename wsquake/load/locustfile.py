@@ -151,6 +151,10 @@ def _record_summary(environment: Environment) -> None:
 def _on_init(environment: Environment, **_: Any) -> None:
     runner = environment.runner
     options = environment.parsed_options
+    role = "master" if isinstance(runner, MasterRunner) else (
+        "worker" if isinstance(runner, WorkerRunner) else "local"
+    )
+    print(f"wsquake load {role} ready", flush=True)  # readiness line for the runner
     if isinstance(runner, WorkerRunner) or options is None:
         if isinstance(runner, WorkerRunner):
             environment.events.report_to_master.add_listener(_on_report_to_master)

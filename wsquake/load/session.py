@@ -12,7 +12,8 @@ Measurements go to a :class:`~wsquake.load.samples.Sink` with real timings: ``co
 (dial to open), ``ack`` (init to ack), ``echo`` (probe round trip, wall clock from the
 probe's own ``sentNs``) and ``reconnect`` (socket lost to the next ack), plus a
 :class:`~wsquake.load.samples.RecoverySample` per recovery. Unanswered probes are
-reported as ``echo`` failures after ``probe_timeout_s``.
+reported as ``echo`` failures after ``probe_timeout_s`` (once the user's first echo has
+shown its path works; probes wait until the apps run).
 
 Not modelled (unlike the asyncio client): the Android client's own pings; the cloud's
 pings are answered by websocket-client.
@@ -333,7 +334,7 @@ class LoadGlasses:
             heapq.heappop(due)
             if what == _PROBE:
                 interval = self.settings.probe_interval_s
-                ok = self._send_probe(current)
+                ok = self._send_probe(current) if self.apps_running else True
             else:
                 stream = SensorStream(what)
                 interval = 1.0 / dict(self.settings.rates.enabled())[stream]
@@ -409,10 +410,17 @@ class LoadGlasses:
         )
         return False
 
+    @property
+    def apps_running(self) -> bool:
+        """Every configured app was started and the cloud showed it running."""
+        with self._lock:
+            return not self._apps_to_start and not self.inbox.starting
+
     def send_probe(self) -> bool:
-        """Send one echo probe now (False if not connected or the send failed)."""
+        """Send one echo probe now. False (nothing sent) if not connected, while the apps
+        are still starting (nobody could answer yet), or if the send failed."""
         current = self._socket
-        if current is None or not current.acked.is_set():
+        if current is None or not current.acked.is_set() or not self.apps_running:
             return False
         return self._send_probe(current)
 
@@ -429,5 +437,9 @@ class LoadGlasses:
             for seq in expired:
                 del self._probe_sent_at[seq]
                 pending.pop(seq, None)
+        if self.stats.echoes == 0:
+            # Until the first echo this user's path is not shown to work yet (the app may
+            # still be subscribing): an unanswered probe then is not a measurement.
+            return
         for _ in expired:
             self.sink.sample(Metric.ECHO, self.probe_timeout_s * 1000, error="no echo")

@@ -38,6 +38,7 @@ from wsquake.scenarios.specs import (
     CheckSpec,
     CloudSpec,
     FleetSpec,
+    LoadSpec,
 )
 from wsquake.scenarios.steps import (
     ActionPhase,
@@ -67,6 +68,7 @@ __all__ = [
     "FaultStep",
     "FleetSpec",
     "Link",
+    "LoadSpec",
     "ProcessAction",
     "ProcessStep",
     "ProcessTarget",
@@ -96,6 +98,8 @@ class Scenario:
     quiesce_s: float | None = None
     checks: tuple[CheckSpec, ...] = DEFAULT_CHECKS
     tags: tuple[str, ...] = ()
+    load: LoadSpec | None = None
+    """A Locust background fleet beside ``fleet`` (``None`` = none)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME.match(self.name):
@@ -108,6 +112,8 @@ class Scenario:
             raise ScenarioError(f"fleet: must be a FleetSpec, got {self.fleet!r}")
         if not isinstance(self.cloud, CloudSpec):
             raise ScenarioError(f"cloud: must be a CloudSpec, got {self.cloud!r}")
+        if self.load is not None and not isinstance(self.load, LoadSpec):
+            raise ScenarioError(f"load: must be a LoadSpec or None, got {self.load!r}")
         check_num("", "time_scale", self.time_scale, minimum=0, strict=True)
         check_num("", "warmup_s", self.warmup_s, minimum=0)
         check_num("", "recovery_window_s", self.recovery_window_s, minimum=0, strict=True)

@@ -57,6 +57,7 @@ from wsquake.scenarios.fleets import (
     glasses_argv,
 )
 from wsquake.scenarios.live import ReconnectCounter, RunStatus
+from wsquake.scenarios.load_fleet import start_load_fleet
 from wsquake.scenarios.model import ProcessStep, ProcessTarget, Scenario
 from wsquake.scenarios.probes import CloudProber
 from wsquake.scenarios.rundir import (
@@ -553,6 +554,9 @@ class Runner:
         await components.start("glasses-0", argv, GlassesReady(fleet.users),
                                target=ProcessTarget.GLASSES,
                                extra_env={GLASSES_SECRET_ENV: s.jwt_secret})
+        if scenario.load is not None:  # a Locust background fleet, also via glasses-link
+            await start_load_fleet(scenario, components, glasses_ws_url=topology.glasses_ws_url,
+                                   sdir=sdir, jwt_secret=s.jwt_secret)
         return topology, cloud_url
 
     async def _timeline(

@@ -20,6 +20,7 @@ __all__ = [
     "CheckSpec",
     "CloudSpec",
     "FleetSpec",
+    "LoadSpec",
 ]
 
 CHECK_NAMES: tuple[str, ...] = (
@@ -102,6 +103,27 @@ class FleetSpec:
     def sessions(self) -> int:
         """App sessions in the fleet (users × apps per user)."""
         return self.users * self.apps_per_user
+
+
+@dataclass(frozen=True, slots=True)
+class LoadSpec:
+    """A Locust background fleet (``wsquake load``): ``users`` glasses spawned at
+    ``spawn_rate`` users per wall second over ``workers`` worker processes, each user
+    starting the fleet's apps and sending an echo probe every ``probe_interval_s``
+    (scenario seconds, scaled like every other time). Its users go through
+    ``glasses-link`` too, so the scenario's faults hit them."""
+
+    users: int = 100
+    spawn_rate: float = 50.0
+    workers: int = 1
+    probe_interval_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        o = "load."
+        check_int(o, "users", self.users, minimum=1)
+        check_num(o, "spawn_rate", self.spawn_rate, minimum=0, strict=True)
+        check_int(o, "workers", self.workers, minimum=1)
+        check_num(o, "probe_interval_s", self.probe_interval_s, minimum=0)
 
 
 _TIMING_FIELDS = {f.name: f for f in fields(Timings) if f.name != "time_scale"}

@@ -55,6 +55,11 @@ class GlassesInbox:
         self._pending_stop: set[str] = set()
         self._init_sent_ns: int | None = None
 
+    @property
+    def starting(self) -> frozenset[str]:
+        """Apps whose ``start_app`` awaits an ``app_state_change`` showing them running."""
+        return frozenset(self._pending_start)
+
     # -- what the client sent -----------------------------------------------------------
 
     def init_sent(self, sent_ns: int) -> None:
