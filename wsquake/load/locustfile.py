@@ -17,7 +17,9 @@ Recovery samples travel from each worker to the master inside Locust's worker re
 (``events.report_to_master`` -> ``events.worker_report``, key ``wsquake_recoveries``);
 the master (or a standalone run) appends them to ``--wsquake-history`` as
 ``load_recovery`` events, with a ``load_summary`` of the merged statistics every
-``--wsquake-summary-every`` seconds and at the end.
+``--wsquake-summary-every`` seconds and at the end. With ``WSQUAKE_LOAD_GLASSES_HISTORY``
+set, a worker (or standalone) process also records its users' glasses events there, so the
+scenario checkers treat Locust users like the asyncio glasses fleet.
 
 Importing this module imports Locust, which monkey-patches the process with gevent:
 never import it into an asyncio process (the tests run Locust as child processes).
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import random
 from typing import Any
 
@@ -52,7 +55,13 @@ REQUEST_TYPE = "WS"
 
 _numbers = itertools.count()
 _pending: list[RecoverySample] = []  # worker side: shipped with the next report
-_state: dict[str, Any] = {"history": None}
+_state: dict[str, Any] = {"history": None, "glasses_history": None}
+
+#: Per process (not a Locust option: the master's options override the workers'): record
+#: every user's glasses events (connect, init, probes, echoes, closes) to this file, under
+#: the component name in GLASSES_COMPONENT_ENV (``glasses-*``, so checkers see glasses).
+GLASSES_HISTORY_ENV = "WSQUAKE_LOAD_GLASSES_HISTORY"
+GLASSES_COMPONENT_ENV = "WSQUAKE_LOAD_GLASSES_COMPONENT"
 
 
 @events.init_command_line_parser.add_listener
@@ -154,6 +163,10 @@ def _on_init(environment: Environment, **_: Any) -> None:
     role = "master" if isinstance(runner, MasterRunner) else (
         "worker" if isinstance(runner, WorkerRunner) else "local"
     )
+    glasses_history = os.environ.get(GLASSES_HISTORY_ENV, "")
+    if glasses_history and not isinstance(runner, MasterRunner):
+        component = os.environ.get(GLASSES_COMPONENT_ENV, "glasses-locust")
+        _state["glasses_history"] = LineHistory(glasses_history, component).open()
     print(f"wsquake load {role} ready", flush=True)  # readiness line for the runner
     if isinstance(runner, WorkerRunner) or options is None:
         if isinstance(runner, WorkerRunner):
@@ -193,6 +206,9 @@ def _on_worker_report(client_id: str, data: dict[str, Any]) -> None:
 
 @events.quitting.add_listener
 def _on_quitting(environment: Environment, **_: Any) -> None:
+    glasses_history, _state["glasses_history"] = _state.get("glasses_history"), None
+    if glasses_history is not None:
+        glasses_history.close()
     if _history() is not None:
         _record_summary(environment)
         history, _state["history"] = _state["history"], None
@@ -225,6 +241,7 @@ class GlassesUser(User):
             rng=random.Random(f"{self.load_settings.seed}:{glasses.email}"),
             worker=self.worker,
             probe_timeout_s=self.load_settings.probe_timeout_s,
+            history=_state.get("glasses_history"),
         )
 
     def on_start(self) -> None:

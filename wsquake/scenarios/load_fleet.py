@@ -4,7 +4,9 @@ stopped with everything else on every exit path), their glasses through ``glasse
 
 The master writes ``parts/locust.jsonl`` (``load_recovery`` per recovered user, received
 from the workers' reports, and ``load_summary`` of the merged statistics), which the
-runner merges into the scenario's history, and Locust's CSV statistics to
+runner merges into the scenario's history; each worker records its users' glasses events
+in ``parts/glasses-locust-<i>.jsonl`` (so every checker counts them as glasses clients);
+Locust's CSV statistics go to
 ``locust_*.csv`` in the scenario folder. Each process announces readiness on stdout
 (``wsquake load master ready`` / ``wsquake load worker ready``).
 """
@@ -90,4 +92,10 @@ async def start_load_fleet(
     env = {LOAD_SECRET_ENV: jwt_secret}
     await components.start("locust-master", master, _ready("master"), extra_env=env)
     for i, argv in enumerate(workers):
-        await components.start(f"locust-worker-{i}", argv, _ready("worker"), extra_env=env)
+        component = f"glasses-locust-{i}"  # a glasses-* component: checkers see its users
+        worker_env = {
+            **env,
+            "WSQUAKE_LOAD_GLASSES_HISTORY": str(sdir.part(component)),
+            "WSQUAKE_LOAD_GLASSES_COMPONENT": component,
+        }
+        await components.start(f"locust-worker-{i}", argv, _ready("worker"), extra_env=worker_env)
