@@ -49,6 +49,8 @@ async def _dispose_then_reconnect(
     after_dispose = await harness.sessions(cloud)
     app.mode = WebhookMode.HOLD
     again = await harness.glasses(cloud, EMAIL)
+    ack = await again.next_message("connection_ack")
+    after_dispose["ack"] = ack
     await app.next_webhook("session_request")
     await app.next_webhook("session_request")  # the restart of the persisted app
     return cloud, app, after_dispose, again
@@ -63,6 +65,11 @@ async def test_d9_subscriptions_outlive_dispose_and_drive_the_next_session(
     assert after_dispose["leakedSubscriptions"] == [
         {"userId": EMAIL, "packageName": PKG, "subscriptions": ["audio_chunk"]}
     ]
+    # The new session's ack already lists the stale set of an app that is not running.
+    ack_session = after_dispose["ack"]["userSession"]
+    assert ack_session["appSubscriptions"] == {PKG: ["audio_chunk"]}
+    assert ack_session["activeAppSessions"] == []
+    assert (await harness.sessions(cloud))["leakedSubscriptions"] == []  # taken over
     # The restarted app is only loading, yet holds the stale set and turns the mic on.
     loading = await harness.until(lambda: _app_state(harness, cloud, "loading"), what="loading")
     assert loading["subscriptions"] == ["audio_chunk"]
@@ -78,6 +85,7 @@ async def test_d9_subscriptions_outlive_dispose_and_drive_the_next_session(
 async def test_d9_off_dispose_removes_subscriptions(harness: Harness) -> None:
     cloud, app, after_dispose, again = await _dispose_then_reconnect(harness, FIXED)
     assert after_dispose["leakedSubscriptions"] == []
+    assert after_dispose["ack"]["userSession"]["appSubscriptions"] == {}
     loading = await harness.until(lambda: _app_state(harness, cloud, "loading"), what="loading")
     assert loading["subscriptions"] == []
     await again.expect_silence("microphone_state_change", QUIET)

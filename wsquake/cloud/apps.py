@@ -42,6 +42,23 @@ class AppManager:
         for package in sorted(self.core.running_apps.get(user.user_id, set())):
             self.start_app(user, package)
 
+    def restore_leaked_subscriptions(self, user: UserSession) -> None:
+        """D9 only: a new session inherits the subscription sets a disposed session of
+        the same email left behind, as records of apps that are not running."""
+        for key in [k for k in self.core.leaked_subscriptions if k[0] == user.user_id]:
+            subscriptions = self.core.leaked_subscriptions.pop(key)
+            entry = self.core.registry.get(key[1])
+            if entry is None or key[1] in user.apps:
+                continue
+            user.apps[key[1]] = AppRecord(
+                user_id=user.user_id,
+                package=key[1],
+                session_id=make_app_session_id(user.user_id, key[1]),
+                entry=entry,
+                state=AppState.DISCONNECTED,  # a leftover, never started in this session
+                subscriptions=subscriptions,
+            )
+
     def start_system_apps(self, user: UserSession) -> None:
         """The dashboard on every new session: the registry's ``system_dashboard`` entry
         through the normal start, else the built-in in-process dashboard."""
@@ -90,12 +107,6 @@ class AppManager:
                 session_id=make_app_session_id(user.user_id, package),
                 entry=entry,
             )
-            if self.core.defects.enabled("leak_subscriptions_on_dispose"):
-                # D9: upstream's subscription map, keyed "<email>:<pkg>", outlived the
-                # disposed session: the new session's app starts with the stale set.
-                rec.subscriptions = self.core.leaked_subscriptions.pop(
-                    (user.user_id, package), ()
-                )
             user.apps[package] = rec
         rec.set_state(AppState.LOADING)
         rec.start_failed = False

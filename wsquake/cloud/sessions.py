@@ -68,6 +68,11 @@ class SessionManager:
             user = self._new_session(user_id)
             user.set_state(SessionState.INITIALIZING)
             self.core.users[user_id] = user
+            if self.core.defects.enabled("leak_subscriptions_on_dispose"):
+                # D9: upstream's subscription map, keyed "<email>:<pkg>", outlived the
+                # disposed session: relays, mic state and the ack follow the stale sets
+                # until each app subscribes again.
+                self.apps.restore_leaked_subscriptions(user)
         old = user.glasses
         conn.user_id = user_id
         user.glasses = conn
