@@ -108,3 +108,14 @@ async def test_api_sessions_reports_the_defects_in_effect(
     assert body["defects"] == expected
     assert body["profile"] == "fixed"
     assert body["leakedSubscriptions"] == []
+
+
+async def test_metrics_mark_each_defect_in_effect_with_its_id() -> None:
+    settings = cli.build_settings(parse("--port", "0", "--defects", "D11"))
+    async with CloudServer(settings) as cloud, httpx.AsyncClient(trust_env=False) as client:
+        text = (await client.get(cloud.url + "/metrics", timeout=10)).text
+    lines = [line for line in text.splitlines() if line.startswith("wsquake_cloud_defect_")]
+    assert lines == [
+        'wsquake_cloud_defect_enabled{id="D11",name="loading_apps_as_object"} 1.0'
+    ]
+    assert "wsquake_cloud_leaked_subscriptions 0.0" in text

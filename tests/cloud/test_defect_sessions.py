@@ -47,6 +47,9 @@ async def _dispose_then_reconnect(
     await sock.wait_closed()
     await harness.until(lambda: _no_users(harness, cloud), what="session disposed")
     after_dispose = await harness.sessions(cloud)
+    after_dispose["leaked_gauge"] = await harness.metric(
+        cloud, "wsquake_cloud_leaked_subscriptions"
+    )
     app.mode = WebhookMode.HOLD
     again = await harness.glasses(cloud, EMAIL)
     ack = await again.next_message("connection_ack")
@@ -62,6 +65,7 @@ async def test_d9_subscriptions_outlive_dispose_and_drive_the_next_session(
     cloud, app, after_dispose, again = await _dispose_then_reconnect(
         harness, Defects(leak_subscriptions_on_dispose=True)
     )
+    assert after_dispose["leaked_gauge"] == 1
     assert after_dispose["leakedSubscriptions"] == [
         {"userId": EMAIL, "packageName": PKG, "subscriptions": ["audio_chunk"]}
     ]
@@ -84,7 +88,7 @@ async def test_d9_subscriptions_outlive_dispose_and_drive_the_next_session(
 
 async def test_d9_off_dispose_removes_subscriptions(harness: Harness) -> None:
     cloud, app, after_dispose, again = await _dispose_then_reconnect(harness, FIXED)
-    assert after_dispose["leakedSubscriptions"] == []
+    assert (after_dispose["leakedSubscriptions"], after_dispose["leaked_gauge"]) == ([], 0)
     assert after_dispose["ack"]["userSession"]["appSubscriptions"] == {}
     loading = await harness.until(lambda: _app_state(harness, cloud, "loading"), what="loading")
     assert loading["subscriptions"] == []

@@ -55,6 +55,13 @@ class CloudMetrics:
                                      ["reason"], registry=r)
         self.tcp_drops = Counter(_P + "tcp_drops", "TCP dropped: close handshake timed out",
                                  ["kind"], registry=r)
+        # Known upstream defects (§12): which are in effect, and D9's leftover sets.
+        self.defects = Gauge(_P + "defect_enabled", "1 for each known upstream defect in effect",
+                             ["name", "id"], registry=r)
+        self.leaked_subscriptions = Gauge(
+            _P + "leaked_subscriptions",
+            "Subscription sets left behind by disposed sessions (D9)", registry=r,
+        )
         for reason in ("grace", "glasses_offline", "no_socket"):
             self.messages_dropped.labels(reason=reason)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from wsquake.cloud import wire
 from wsquake.cloud.core import CloudCore
-from wsquake.cloud.defects import active_defects
+from wsquake.cloud.defects import DEFECT_IDS, active_defects
 from wsquake.cloud.model import AppRecord
 from wsquake.cloud.transport import Connection, ConnKind
 from wsquake.protocol.lifecycle import AppState, SessionState, tpa_state_for
@@ -119,6 +119,11 @@ def refresh_gauges(core: CloudCore) -> None:
         m.apps.labels(state=app_state.value).set(
             sum(1 for u in core.users.values() for r in u.apps.values() if r.state is app_state)
         )
+    active = set(active_defects(core.settings))
+    for name, ident in DEFECT_IDS.items():
+        if name in active:
+            m.defects.labels(name=name, id=ident).set(1)
+    m.leaked_subscriptions.set(len(core.leaked_subscriptions))
     regs = core.registrations.all()
     m.registrations.labels(active="true").set(sum(1 for r in regs if r.is_active))
     m.registrations.labels(active="false").set(sum(1 for r in regs if not r.is_active))
