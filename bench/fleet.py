@@ -170,12 +170,10 @@ class Stack:
                 print(f"  {child.name} exited {code}: {child.last}", flush=True)
 
     async def spawn(self, name: str, argv: list[str], cpus: set[int] | None) -> Child:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=open(self.run_dir / f"{name}.stderr", "wb"),  # noqa: SIM115 (child owns it)
-            cwd=ROOT,
-        )
+        with (self.run_dir / f"{name}.stderr").open("wb") as stderr:  # noqa: ASYNC230
+            proc = await asyncio.create_subprocess_exec(
+                *argv, stdout=asyncio.subprocess.PIPE, stderr=stderr, cwd=ROOT
+            )
         child = Child(name, proc, first_line=asyncio.get_running_loop().create_future())
         self.children.append(child)
         if cpus and hasattr(os, "sched_setaffinity"):

@@ -1,4 +1,5 @@
-"""Webhook delivery to app servers (PROTOCOL.md §7.1, §7.2), over httpx.
+"""Webhook delivery to app servers (PROTOCOL.md §7.1, §7.2), one connection per POST
+(``http_post``; httpx's pool was quadratic in the webhooks in flight).
 
 The start webhook is tried ``webhook_attempts`` times, each bounded by
 ``webhook_timeout_s``, waiting ``webhook_backoff_s * 2**(k-1)`` before attempt k+1. The stop
@@ -15,14 +16,13 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-import httpx
-
 from wsquake.cloud.exceptions import (
     WebhookError,
     WebhookRejected,
     WebhookTimeout,
     WebhookTransportError,
 )
+from wsquake.cloud.http_post import HttpPostError, post
 from wsquake.cloud.metrics import CloudMetrics
 from wsquake.cloud.settings import Timings
 
@@ -30,13 +30,17 @@ __all__ = ["WebhookClient", "webhook_url"]
 
 logger = logging.getLogger(__name__)
 
+#: Webhook connections open at once (each is a file descriptor); more wait their turn
+#: inside their attempt's deadline.
+MAX_CONNECTIONS = 2000
+
 
 def webhook_url(public_url: str) -> str:
     return public_url.rstrip("/") + "/webhook"
 
 
 class WebhookClient:
-    """An async context manager owning one httpx client."""
+    """An async context manager bounding the webhook connections open at once."""
 
     def __init__(
         self,
@@ -50,17 +54,11 @@ class WebhookClient:
         self._metrics = metrics
         self._clock = clock
         self._sleep = sleep
-        self._client: httpx.AsyncClient | None = None
+        self._slots: asyncio.Semaphore | None = None
 
     async def __aenter__(self) -> WebhookClient:
-        # Deadlines are asyncio.timeout per attempt (they include waiting for a pooled
-        # connection); the pool is large because a fleet start posts many at once.
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(None),
-            limits=httpx.Limits(max_connections=2000, max_keepalive_connections=200),
-            trust_env=False,
-            follow_redirects=False,
-        )
+        # Deadlines are asyncio.timeout per attempt (they include waiting for a slot).
+        self._slots = asyncio.Semaphore(MAX_CONNECTIONS)
         return self
 
     async def __aexit__(
@@ -69,30 +67,28 @@ class WebhookClient:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        self._slots = None  # each POST closes its own connection
 
     async def post_once(self, url: str, body: dict[str, Any], *, timeout_s: float) -> None:
         """One attempt; raise a WebhookError subclass on failure. ``timeout_s=0`` = none."""
-        assert self._client is not None, "WebhookClient used outside its context"
+        slots = self._slots
+        assert slots is not None, "WebhookClient used outside its context"
         kind = str(body.get("type", "unknown"))
         started = self._clock()
         outcome = "success"
         try:
             try:
                 async with asyncio.timeout(timeout_s if timeout_s > 0 else None):
-                    response = await self._client.post(
-                        url,
-                        content=json.dumps(body, separators=(",", ":")),
-                        headers={"content-type": "application/json"},
-                    )
+                    async with slots:
+                        response = await post(
+                            url, json.dumps(body, separators=(",", ":")).encode()
+                        )
             except TimeoutError as exc:
                 raise WebhookTimeout(f"{kind} to {url}: no reply within {timeout_s:.3f}s") from exc
-            except httpx.HTTPError as exc:
+            except HttpPostError as exc:
                 raise WebhookTransportError(f"{kind} to {url}: {exc!r}") from exc
-            if not 200 <= response.status_code < 300:
-                raise WebhookRejected(response.status_code, response.text)
+            if not 200 <= response.status < 300:
+                raise WebhookRejected(response.status, response.text)
         except WebhookError as exc:
             outcome = exc.outcome
             raise
