@@ -142,3 +142,25 @@ def test_invalid_json_summary_is_refused(tmp_path: Path) -> None:
 ])
 def test_format_value(value: float | None, text: str) -> None:
     assert format_value(value) == text
+
+
+def test_history_with_a_truncated_last_line_still_loads(tmp_path: Path) -> None:
+    root = write_run(tmp_path, [failing()])
+    history = root / "cloud-kill" / "history.jsonl"
+    whole = len(history.read_text().splitlines())
+    with history.open("a") as fh:
+        fh.write('{"t": 1, "component": "apps-0", "ki')
+    frames = load_run(root).frames("cloud-kill")
+    assert frames is not None and len(frames.events) == whole
+
+
+def test_history_is_read_in_chunks_without_losing_events(tmp_path: Path) -> None:
+    from wsquake.reports.model import _load_frames
+
+    root = write_run(tmp_path, [failing()])
+    history = root / "cloud-kill" / "history.jsonl"
+    whole = _load_frames(history)
+    chunked = _load_frames(history, chunk_bytes=500)
+    assert whole is not None and chunked is not None
+    assert len(chunked.events) == len(whole.events)
+    assert chunked.events["t"].tolist() == whole.events["t"].tolist()

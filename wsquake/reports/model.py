@@ -318,22 +318,45 @@ def session_table(frames: HistoryFrames, *, time_scale: float = 1.0) -> pd.DataF
     return table[list(SESSION_COLUMNS)].reset_index(drop=True)
 
 
-def _load_frames(path: Path) -> HistoryFrames | None:
-    """The merged ``history.jsonl`` (written by the runner from validated events)."""
+def _parse_lines(lines: list[str], path: Path) -> list[dict[str, Any]]:
+    """One C-level ``json.loads`` per chunk; line by line only if the chunk is bad."""
+    body = [line for line in lines if line.strip()]
+    try:
+        parsed = json.loads("[" + ",".join(body) + "]")
+        if isinstance(parsed, list) and all(isinstance(r, dict) for r in parsed):
+            return parsed
+    except json.JSONDecodeError:
+        pass
+    records: list[dict[str, Any]] = []
+    for line in body:
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            logger.warning("%s: ignoring an unreadable history line: %.80s", path, line)
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records
+
+
+def _load_frames(path: Path, *, chunk_bytes: int = 64 * 2**20) -> HistoryFrames | None:
+    """The merged ``history.jsonl`` (written by the runner from validated events).
+
+    Read ``chunk_bytes`` of lines at a time into DataFrames, so the peak memory is the
+    frame plus one chunk of dicts rather than every event as a dict.
+    """
     if not path.is_file():
         return None
-    records: list[dict[str, Any]] = []
+    parts: list[pd.DataFrame] = []
     with path.open("r", encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                logger.warning("%s:%d: ignoring an unreadable history line", path, n)
-    if not records:
+        while lines := fh.readlines(chunk_bytes):
+            records = _parse_lines(lines, path)
+            if records:
+                parts.append(pd.DataFrame.from_records(records))
+    if not parts:
         return None
-    return HistoryFrames.from_records(records)
+    frame = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True, sort=False)
+    return HistoryFrames(frame)
 
 
 def load_run(path: str | Path) -> RunModel:
