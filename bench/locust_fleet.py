@@ -48,6 +48,8 @@ class Step:
     echo_failures: int
     connect_failures: int
     cpu_peak: float
+    cloud_cpu: float = 0.0
+    apps_cpu: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -93,7 +95,8 @@ def final_counts(prefix: Path) -> dict[str, tuple[int, int]]:
 
 
 async def run_step(
-    users: int, rate: float, hold: float, ws_url: str, cloud: str, work: Path
+    users: int, rate: float, hold: float, ws_url: str, cloud: str, work: Path,
+    others: dict[str, psutil.Process],
 ) -> Step:
     prefix = work / f"step-{users}"
     ramp = users / rate
@@ -106,6 +109,9 @@ async def run_step(
     ]
     connected = 0
     cpu_peak = 0.0
+    peaks = dict.fromkeys(others, 0.0)
+    for other in others.values():
+        other.cpu_percent()
     async with httpx.AsyncClient(trust_env=False, timeout=30) as http:
         async with ManagedProcess(
             f"locust-{users}", argv, log_path=work / f"step-{users}.log",
@@ -118,6 +124,8 @@ async def run_step(
             while time.monotonic() < end:
                 await asyncio.sleep(2)  # sampling CPU and the cloud's gauge, not syncing
                 cpu_peak = max(cpu_peak, proc.cpu_percent())
+                for name, other in others.items():
+                    peaks[name] = max(peaks[name], other.cpu_percent())
                 connected = await glasses_connections(http, cloud)
             # Locust stops itself at --run-time (and writes its final CSV).
             await asyncio.to_thread(proc.wait, 60)
@@ -131,6 +139,8 @@ async def run_step(
         echo_failures=echo_failures,
         connect_failures=counts.get("connect", (0, 0))[1],
         cpu_peak=cpu_peak,
+        cloud_cpu=peaks.get("cloud", 0.0),
+        apps_cpu=peaks.get("apps", 0.0),
     )
 
 
@@ -172,14 +182,19 @@ async def main(argv: list[str] | None = None) -> int:
                 ws_url = cloud.replace("http://", "ws://") + "/glasses-ws"
                 results: list[Step] = []
                 print(f"{'users':>6} {'connected':>9} {'p99 echo':>9} {'echoes':>7} "
-                      f"{'echo fail':>9} {'conn fail':>9} {'cpu%':>5}  ok")
+                      f"{'echo fail':>9} {'conn fail':>9} {'cpu% locust/cloud/apps':>22}  ok")
+                assert cloud_proc.pid is not None and apps.pid is not None
+                others = {"cloud": psutil.Process(cloud_proc.pid),
+                          "apps": psutil.Process(apps.pid)}
                 for users in steps:
-                    step = await run_step(users, args.spawn_rate, args.hold, ws_url, cloud, work)
+                    step = await run_step(users, args.spawn_rate, args.hold, ws_url, cloud, work,
+                                          others)
                     results.append(step)
                     p99 = f"{step.p99_ms:.0f}ms" if step.p99_ms is not None else "n/a"
                     print(f"{step.users:>6} {step.connected:>9} {p99:>9} {step.echoes:>7} "
                           f"{step.echo_failures:>9} {step.connect_failures:>9} "
-                          f"{step.cpu_peak:>5.0f}  {'yes' if step.ok else 'NO'}", flush=True)
+                          f"{step.cpu_peak:>8.0f}/{step.cloud_cpu:.0f}/{step.apps_cpu:.0f}"
+                          f"{'':>6}  {'yes' if step.ok else 'NO'}", flush=True)
                     if not step.ok and not args.keep_going:
                         break
     held = [s.users for s in results if s.ok]

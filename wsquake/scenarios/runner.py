@@ -72,7 +72,12 @@ from wsquake.scenarios.rundir import (
 )
 from wsquake.scenarios.thresholds import Verdict, worst
 from wsquake.scenarios.timeline import FaultDriver, StampClock
-from wsquake.scenarios.topology import Topology, create_topology, host_port
+from wsquake.scenarios.topology import (
+    Topology,
+    create_topology,
+    host_port,
+    reuse_existing_proxies,
+)
 
 __all__ = [
     "DEFAULT_JWT_SECRET",
@@ -481,7 +486,8 @@ class Runner:
             outcome.rollback_errors = await driver.rollback()
             outcome.faults = {"applied": driver.applied, "healed": driver.healed,
                               "rolled_back": driver.rolled_back}
-        if client is not None and topology is not None and self.backend.kind is BackendKind.REMOTE:
+        if (client is not None and topology is not None and self.backend.kind is BackendKind.REMOTE
+                and not reuse_existing_proxies(self.settings.env or os.environ)):
             for name in topology.all_names:  # a real Toxiproxy outlives us: leave it clean
                 try:
                     await client.delete_proxy(name, missing_ok=True)
@@ -521,7 +527,8 @@ class Runner:
                                            target=ProcessTarget.APPS)
             assert isinstance(value, tuple)
             app_urls = value
-        topology = await create_topology(client, app_urls, cloud_url=s.cloud_url)
+        topology = await create_topology(client, app_urls, cloud_url=s.cloud_url,
+                                         reuse=reuse_existing_proxies(s.env or os.environ))
         webhooks = topology.webhooks
 
         async def repoint_webhooks(value: object | None) -> None:

@@ -18,14 +18,22 @@ cloud directly (``cloud_url``), never through a proxy.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from wsquake.faults.client import AsyncToxiproxyClient, ProxyInfo
+from wsquake.scenarios.exceptions import ScenarioError
 from wsquake.scenarios.model import Link
 
-__all__ = ["Topology", "create_topology", "webhook_proxy_names"]
+__all__ = [
+    "PROXIES_ENV",
+    "Topology",
+    "create_topology",
+    "reuse_existing_proxies",
+    "webhook_proxy_names",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -93,13 +101,29 @@ class Topology:
         return replace(self, glasses=glasses, app=app, cloud_url=cloud_url.rstrip("/"))
 
 
+#: ``WSQUAKE_PROXIES=existing``: the proxies already exist on the Toxiproxy server (e.g.
+#: pre-created from a ``/populate`` file in docker-compose, listening where the cloud's
+#: registry points); the runner only re-points their upstreams and never deletes them.
+PROXIES_ENV = "WSQUAKE_PROXIES"
+
+
+def reuse_existing_proxies(env: Mapping[str, str] = os.environ) -> bool:
+    """True when :data:`PROXIES_ENV` is ``existing`` (``create``, the default, is False)."""
+    value = env.get(PROXIES_ENV, "create").strip() or "create"
+    if value not in ("create", "existing"):
+        raise ScenarioError(f"{PROXIES_ENV}: expected create or existing, got {value!r}")
+    return value == "existing"
+
+
 async def create_topology(
     client: AsyncToxiproxyClient,
     app_server_urls: Sequence[str],
     *,
     cloud_url: str | None = None,
+    reuse: bool = False,
 ) -> Topology:
-    """Create every proxy (deleting stale ones of the same names first)."""
+    """Create every proxy (deleting stale ones of the same names first); with ``reuse``,
+    take the existing proxies of those names and only set their upstreams."""
     webhook_names = webhook_proxy_names(len(app_server_urls))
     cloud_upstream = host_port(cloud_url) if cloud_url else PLACEHOLDER_UPSTREAM
     wanted = [
@@ -108,6 +132,16 @@ async def create_topology(
         *zip(webhook_names, (host_port(u) for u in app_server_urls), strict=True),
     ]
     existing = await client.proxies()
+    if reuse:
+        missing = [name for name, _ in wanted if name not in existing]
+        if missing:
+            raise ScenarioError(
+                f"{PROXIES_ENV}=existing: proxy {', '.join(missing)} does not exist on "
+                f"{client.url} (create it, e.g. in the /populate file)"
+            )
+        reused = [await client.update_proxy(name, upstream=upstream, enabled=True)
+                  for name, upstream in wanted]
+        return _topology(client, reused, cloud_url)
     for name, _ in wanted:
         if name in existing:
             logger.warning("proxy %s already exists on %s; replacing it", name, client.url)
@@ -115,6 +149,12 @@ async def create_topology(
     created: list[ProxyInfo] = []
     for name, upstream in wanted:
         created.append(await client.create_proxy(name, upstream, listen="127.0.0.1:0"))
+    return _topology(client, created, cloud_url)
+
+
+def _topology(
+    client: AsyncToxiproxyClient, created: Sequence[ProxyInfo], cloud_url: str | None
+) -> Topology:
     addresses: dict[str, tuple[str, int]] = {}
     for info in created:
         addresses[info.name] = client.sync.connect_address(info)

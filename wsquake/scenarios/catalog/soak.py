@@ -2,7 +2,7 @@
 
 No fault: the run is long so slow leaks show. The leak checker audits the cloud after
 the quiesce: no zombie user session, no orphan app connection, nothing stuck loading and
-no growth of glasses + app connections since the warm-up (``/api/sessions``, §11);
+no growth of glasses + app connections since the warm-up (``/api/sessions``, §13);
 delivery must be exact for the asyncio fleet and the Locust users alike (their glasses
 events are in ``parts/glasses-locust-*.jsonl``). Only in the ``full`` suite (about 5 wall
 minutes at time scale 0.5). Expected on the reference cloud: **pass** on every check.
