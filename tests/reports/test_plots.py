@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from tests.scenarios.synth import APP, T0, USER, Synth
@@ -136,3 +138,18 @@ def test_delivery_plot_labels_the_counts_of_lost_messages(
     root = ET.fromstring(rendered["delivery"].svg)
     texts = ["".join(t.itertext()) for t in root.iter(f"{SVG}text")]
     assert "3" in texts
+
+
+def test_many_probes_are_drawn_as_binned_quantiles_not_points() -> None:
+    n = plots.MAX_POINTS + 500
+    latency = pd.DataFrame({"t_s": np.linspace(0, 100, n), "client_id": "u",
+                            "rtt_ms": np.linspace(1, 50, n)})
+    rate = pd.DataFrame({"t_s": [1.0], "sent_per_s": [1.0], "received_per_s": [1.0]})
+    faults = pd.DataFrame({"fault": ["f"], "target": ["app-link"], "toxic": ["down"],
+                           "start_s": [10.0], "end_s": [12.0]})
+    plot = plots.plot_traffic(rate, latency, faults)
+    root = ET.fromstring(plot.svg)
+    texts = ["".join(t.itertext()) for t in root.iter(f"{SVG}text")]
+    assert {"p50", "p95", "max"} <= set(texts)
+    assert "probe round trip" not in texts
+    assert len(plot.svg) < 200_000

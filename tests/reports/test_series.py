@@ -220,3 +220,23 @@ def test_message_rate_bins_default_to_round_seconds(end_s: float, expected: floa
     h.send(end_s)
     got = series.message_rate(h.frames(), tb())
     assert got["t_s"].iloc[0] == pytest.approx(expected / 2)
+
+
+def test_latency_quantiles_give_p50_p95_and_max_per_bin() -> None:
+    latency = pd.DataFrame({"t_s": [0.5, 1.0, 1.5, 2.5], "client_id": "u",
+                            "rtt_ms": [10.0, 20.0, 30.0, 100.0]})
+    got = series.latency_quantiles(latency, bin_s=2.0)
+    assert got["t_s"].tolist() == [1.0, 3.0]
+    assert got["p50_ms"].tolist() == [20.0, 100.0]
+    assert got["max_ms"].tolist() == [30.0, 100.0]
+    assert got["n"].tolist() == [3, 1]
+    assert got["p95_ms"].iloc[0] == pytest.approx(29.0)
+
+
+def test_delivery_pairs_mark_lost_messages_per_receiver() -> None:
+    frames = standard().frames()
+    d = series.delivery_pairs(frames, tb())
+    assert d.receivers[["component", "client_id"]].values.tolist() == [["apps-0", APP]]
+    lost = d.pairs[d.pairs["t_rx"].isna()]
+    assert ((lost["t_sent"] - T0) / 1e9).round(6).tolist() == [10.0, 11.0, 12.0]
+    assert set(lost["phase"]) == {"fault"}

@@ -159,20 +159,17 @@ def scenario_view(model: RunModel, name: str, *, frames: HistoryFrames | None = 
         recovery_window_s = _recovery_window_s(model.path / str(facts["dir"]))
     origin = frames.start_ns if origin_ns is None else min(origin_ns, frames.end_ns)
     tb = series.Timebase(origin, scale, recovery_window_s, name)
-    if history:
-        cases = series.recovery_cases(frames, tb)
-        sessions = series.session_outcomes(frames, tb, cases)
-        lanes = series.swimlanes(frames, tb, sessions, WORST_LANES)
-    else:
-        cases = series.recovery_cases(frames, tb)
-        sessions = series.session_outcomes(frames, tb, cases)
-        lanes = _empty_lanes()
+    cases = series.recovery_cases(frames, tb)
+    delivery = series.delivery_pairs(frames, tb)
+    sessions = series.session_outcomes(frames, tb, cases, delivery=delivery)
+    lanes = series.swimlanes(frames, tb, sessions, WORST_LANES) if history else _empty_lanes()
     return ScenarioView(
         name=name, dir=str(facts["dir"]), facts=facts, checks=checks, thresholds=thresholds,
         examples=examples, history=history, faults=series.fault_windows(frames, tb),
         connected=series.connected(frames, tb), rate=series.message_rate(frames, tb),
         latency=series.probe_latency(frames, tb), cases=cases, cdf=series.ttr_cdf(cases),
-        phases=series.phase_breakdown(cases), delivery=series.delivery_by_phase(frames, tb),
+        phases=series.phase_breakdown(cases),
+        delivery=series.delivery_by_phase(frames, tb, delivery=delivery),
         sessions=sessions, lanes=lanes, cloud=series.cloud_metrics(frames, tb),
     )
 

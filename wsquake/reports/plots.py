@@ -36,7 +36,11 @@ from matplotlib.backends.backend_svg import FigureCanvasSVG  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from wsquake.reports.series import RECOVERY_PHASES, Swimlanes  # noqa: E402
+from wsquake.reports.series import (  # noqa: E402
+    RECOVERY_PHASES,
+    Swimlanes,
+    latency_quantiles,
+)
 
 __all__ = [
     "FAULT_HATCH",
@@ -61,6 +65,8 @@ _CYCLE = [PALETTE[k] for k in ("blue", "orange", "green", "vermillion", "purple"
 _STYLES = ["-", "--", "-.", ":", (0, (5, 1, 1, 1)), (0, (1, 1)), (0, (3, 1, 1, 1, 1, 1))]
 _MARKERS = ["o", "s", "^", "D", "v", "P", "X"]
 FAULT_COLOUR = "#999999"
+#: Above this many points a scatter becomes binned quantiles and a CDF is thinned.
+MAX_POINTS = 1500
 FAULT_HATCH = "//"
 _RC: dict[str, Any] = {
     "svg.fonttype": "none",
@@ -212,6 +218,17 @@ def plot_traffic(rate: pd.DataFrame, latency: pd.DataFrame, faults: pd.DataFrame
         top.legend(handles=handles, loc="upper right", frameon=True, framealpha=0.85)
         if latency.empty:
             _empty(bottom, "no echo probe was answered")
+        elif len(latency) > MAX_POINTS:
+            span = float(latency["t_s"].max() - latency["t_s"].min())
+            q = latency_quantiles(latency, max(span / 120.0, 1e-3))
+            bottom.plot(q["t_s"], q["max_ms"], color=_CYCLE[2], linestyle=":", marker=".",
+                        markersize=3, linewidth=1.0, label="max")
+            bottom.plot(q["t_s"], q["p95_ms"], color=_CYCLE[3], linestyle="--",
+                        linewidth=1.4, label="p95")
+            bottom.plot(q["t_s"], q["p50_ms"], color=PALETTE["black"], linestyle="-",
+                        linewidth=1.4, label="p50")
+            bottom.legend(loc="upper right", frameon=True, framealpha=0.85)
+            bottom.set_ylim(bottom=0)
         else:
             bottom.plot(latency["t_s"], latency["rtt_ms"], linestyle="none", marker="o",
                         markersize=3.5, color=_CYCLE[2], label="probe round trip")
@@ -238,8 +255,12 @@ def plot_ttr_cdf(cdf: pd.DataFrame, plot_id: str = "ttr-cdf") -> Plot:
             part = cdf[cdf["role"] == role]
             x = np.concatenate([[0.0], part["ttr_s"].to_numpy(float)])
             y = np.concatenate([[0.0], part["fraction"].to_numpy(float)])
+            if x.size > MAX_POINTS:  # thin a long curve: same shape, smaller SVG
+                keep = np.unique(np.linspace(0, x.size - 1, MAX_POINTS).round().astype(int))
+                x, y = x[keep], y[keep]
             ax.step(x, y, where="post", color=_CYCLE[i], linestyle=_STYLES[i],
-                    marker=_MARKERS[i], markersize=4, linewidth=1.6,
+                    marker=_MARKERS[i] if x.size <= 60 else None, markersize=4,
+                    linewidth=1.6,
                     label="all connections" if role == "all" else f"{role}")
         if cdf.empty:
             _empty(ax, "no disrupted connection recovered")

@@ -13,6 +13,7 @@ function                  columns
                           series per role; a point at every change and at the end)
 :func:`message_rate`      ``t_s, sent_per_s, received_per_s`` (bins of ``bin_s``)
 :func:`probe_latency`     ``t_s, client_id, rtt_ms`` (one row per echo probe)
+:func:`latency_quantiles` ``t_s, p50_ms, p95_ms, max_ms, n`` per bin (many probes)
 :func:`recovery_cases`    one row per (client, fault episode): ``component, client_id,
                           role, episode, outcome, detect_s, reconnect_s, resubscribe_s,
                           caught_up_s, ttr_s, detail, start_ns, deadline_ns``
@@ -55,9 +56,12 @@ __all__ = [
     "Swimlanes",
     "Timebase",
     "cloud_metrics",
+    "Delivery",
     "connected",
     "delivery_by_phase",
+    "delivery_pairs",
     "fault_windows",
+    "latency_quantiles",
     "message_rate",
     "phase_breakdown",
     "probe_latency",
@@ -173,6 +177,22 @@ def probe_latency(frames: HistoryFrames, tb: Timebase) -> pd.DataFrame:
                          .to_numpy(), "rtt_ms": e["rtt_ms"].astype(float).to_numpy()})
 
 
+def latency_quantiles(latency: pd.DataFrame, bin_s: float) -> pd.DataFrame:
+    """p50 / p95 / max round trip per time bin (for runs with too many probes to plot one
+    by one): ``t_s`` (bin centre), ``p50_ms``, ``p95_ms``, ``max_ms``, ``n``."""
+    if not bin_s > 0:
+        raise ValueError(f"bin_s: must be > 0, got {bin_s!r}")
+    cols = ["t_s", "p50_ms", "p95_ms", "max_ms", "n"]
+    if latency.empty:
+        return pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
+    b = np.floor(latency["t_s"].to_numpy(dtype=float) / bin_s).astype("int64")
+    grouped = latency.assign(bin=b).groupby("bin")["rtt_ms"]
+    out = pd.DataFrame({"p50_ms": grouped.median(), "p95_ms": grouped.quantile(0.95),
+                        "max_ms": grouped.max(), "n": grouped.size()})
+    out["t_s"] = (out.index.to_numpy(dtype=float) + 0.5) * bin_s
+    return out.reset_index(drop=True)[cols]
+
+
 _CASE_COLUMNS = ["component", "client_id", "role", "episode", "outcome", "detect_s",
                  "reconnect_s", "resubscribe_s", "caught_up_s", "ttr_s", "detail",
                  "start_ns", "deadline_ns"]
@@ -257,49 +277,92 @@ def phase_breakdown(cases: pd.DataFrame) -> pd.DataFrame:
 
 
 _RECEIVER = ["component", "client_id"]
-_STREAM = ["user", "stream"]
 
 
-def _delivery_pairs(frames: HistoryFrames, tb: Timebase,
-                    inflight_s: float = 1.0) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(receiver, message) pairs with ``t_rx`` (NaN = lost) and ``phase`` of the send, and
-    the duplicate receives with the phase of their send; as the ``delivery`` checker."""
-    sends = frames.sends.drop_duplicates(["user", "stream", "seq"], keep="first")
-    rx = frames.receives.astype({"component": "object", "client_id": "object"})
-    pair_cols = [*_RECEIVER, *_STREAM, "seq", "t_sent", "t_rx", "phase"]
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """(receiver, message) pairs as the ``delivery`` checker counts them, on integer keys.
+
+    ``pairs``: ``rkey, t_sent, t_rx`` (NaN = lost), ``phase`` of the send; ``dups``: one
+    row per extra receive, ``rkey, phase``; ``receivers``: ``rkey, component, client_id``.
+    """
+
+    pairs: pd.DataFrame
+    dups: pd.DataFrame
+    receivers: pd.DataFrame
+
+
+def _codes(*columns: pd.Series) -> list[np.ndarray]:
+    """Shared integer codes for string columns (one factorisation over all of them)."""
+    joined = pd.concat([c.astype("object") for c in columns], ignore_index=True)
+    codes, _ = pd.factorize(joined, use_na_sentinel=True)
+    out, start = [], 0
+    for c in columns:
+        out.append(codes[start:start + len(c)].astype("int64"))
+        start += len(c)
+    return out
+
+
+def delivery_pairs(frames: HistoryFrames, tb: Timebase, inflight_s: float = 1.0) -> Delivery:
+    """Every (app receiver, message sent on a stream it receives) pair, from the first
+    message it got; messages still in flight at the end (``inflight_s``) are left out."""
+    sends, rx = frames.sends, frames.receives
+    empty = Delivery(
+        pd.DataFrame({"rkey": pd.Series(dtype="int64"), "t_sent": pd.Series(dtype=float),
+                      "t_rx": pd.Series(dtype=float), "phase": pd.Series(dtype=object)}),
+        pd.DataFrame({"rkey": pd.Series(dtype="int64"), "phase": pd.Series(dtype=object)}),
+        pd.DataFrame({"rkey": pd.Series(dtype="int64"), "component": pd.Series(dtype=object),
+                      "client_id": pd.Series(dtype=object)}))
     if sends.empty or rx.empty:
-        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in pair_cols})
-        return empty, empty
-    keys = [*_RECEIVER, *_STREAM, "seq"]
-    dup_mask = rx.duplicated(keys, keep="first")
-    firsts = rx.loc[~dup_mask]
-    receivers = firsts[[*_RECEIVER, *_STREAM]].drop_duplicates()
-    expected = sends[["t", *_STREAM, "seq"]].rename(columns={"t": "t_sent"}).merge(
-        receivers, on=_STREAM, how="inner")
-    got = firsts[[*keys, "t"]].rename(columns={"t": "t_rx"})
-    pairs = expected.merge(got, on=keys, how="left")
-    joined = pairs.loc[pairs["t_rx"].notna()].groupby([*_RECEIVER, *_STREAM])["t_sent"].min()
-    pairs = pairs.merge(joined.rename("joined").reset_index(), on=[*_RECEIVER, *_STREAM],
-                        how="left")
-    last_data = max(int(frames.sends["t"].max()), int(frames.receives["t"].max()))
+        return empty
+    su, ru = _codes(sends["user"], rx["user"])
+    ss, rs = _codes(sends["stream"], rx["stream"])
+    n_streams = int(max(ss.max(initial=0), rs.max(initial=0))) + 1
+    seq_s = sends["seq"].to_numpy(dtype="int64")
+    seq_r = rx["seq"].to_numpy(dtype="int64")
+    width = int(max(seq_s.max(initial=0), seq_r.max(initial=0))) + 1
+    s_stream = su * n_streams + ss
+    r_stream = ru * n_streams + rs
+    comp, client = _codes(rx["component"].astype(str)), _codes(rx["client_id"].astype(str))
+    rkey = comp[0] * (int(client[0].max(initial=0)) + 1) + client[0]
+    send = pd.DataFrame({"skey": s_stream, "mkey": s_stream * width + seq_s,
+                         "t_sent": sends["t"].to_numpy(dtype="int64")})
+    send = send.drop_duplicates("mkey", keep="first")
+    recv = pd.DataFrame({"rkey": rkey, "skey": r_stream, "mkey": r_stream * width + seq_r,
+                         "t_rx": rx["t"].to_numpy(dtype="int64")})
+    dup_mask = recv.duplicated(["rkey", "mkey"], keep="first").to_numpy()
+    firsts = recv.loc[~dup_mask]
+    receivers = firsts[["rkey", "skey"]].drop_duplicates()
+    expected = send.merge(receivers, on="skey", how="inner")
+    pairs = expected.merge(firsts[["rkey", "mkey", "t_rx"]], on=["rkey", "mkey"], how="left")
+    got = pairs["t_rx"].notna()
+    joined = pairs.loc[got].groupby(["rkey", "skey"])["t_sent"].min().rename("joined")
+    pairs = pairs.merge(joined.reset_index(), on=["rkey", "skey"], how="left")
+    last_data = max(int(sends["t"].max()), int(rx["t"].max()))
     inflight_ns = inflight_s * tb.time_scale * 1e9
     in_flight = (pairs["t_sent"] > last_data - inflight_ns) & pairs["t_rx"].isna()
-    pairs = pairs[(pairs["t_sent"] >= pairs["joined"]) & ~in_flight].copy()
+    pairs = pairs[(pairs["t_sent"] >= pairs["joined"]) & ~in_flight]
     scenario = tb.scenario()
-    pairs["phase"] = phases(pairs["t_sent"].to_numpy(), frames, scenario)
-    dups = rx.loc[dup_mask, keys].merge(
-        sends[["t", *_STREAM, "seq"]].rename(columns={"t": "t_sent"}), on=[*_STREAM, "seq"],
-        how="left")
-    dups["t_rx"] = np.nan
-    t_sent = dups["t_sent"].fillna(frames.end_ns).to_numpy()
-    dups["phase"] = phases(t_sent, frames, scenario) if len(dups) else []
-    return pairs[pair_cols].reset_index(drop=True), dups[pair_cols].reset_index(drop=True)
+    out = pd.DataFrame({"rkey": pairs["rkey"].to_numpy(),
+                        "t_sent": pairs["t_sent"].to_numpy(dtype=float),
+                        "t_rx": pairs["t_rx"].to_numpy(dtype=float)})
+    out["phase"] = phases(out["t_sent"].to_numpy(), frames, scenario)
+    dups = recv.loc[dup_mask, ["rkey", "mkey"]].merge(send[["mkey", "t_sent"]], on="mkey",
+                                                      how="left")
+    t_sent = dups["t_sent"].fillna(frames.end_ns).to_numpy(dtype="int64")
+    dup_frame = pd.DataFrame({"rkey": dups["rkey"].to_numpy(dtype="int64"),
+                              "phase": phases(t_sent, frames, scenario) if len(dups)
+                              else np.array([], dtype=object)})
+    names = pd.DataFrame({"rkey": rkey, "component": rx["component"].astype(str).to_numpy(),
+                          "client_id": rx["client_id"].astype(str).to_numpy()})
+    return Delivery(out, dup_frame, names.drop_duplicates("rkey").reset_index(drop=True))
 
 
-def delivery_by_phase(frames: HistoryFrames, tb: Timebase,
-                      inflight_s: float = 1.0) -> pd.DataFrame:
+def delivery_by_phase(frames: HistoryFrames, tb: Timebase, inflight_s: float = 1.0,
+                      delivery: Delivery | None = None) -> pd.DataFrame:
     """Messages expected / delivered / lost / duplicated, by the phase of the send time."""
-    pairs, dups = _delivery_pairs(frames, tb, inflight_s)
+    d = delivery if delivery is not None else delivery_pairs(frames, tb, inflight_s)
+    pairs, dups = d.pairs, d.dups
     rows = []
     for phase in PHASES:
         p = pairs[pairs["phase"] == phase]
@@ -311,7 +374,8 @@ def delivery_by_phase(frames: HistoryFrames, tb: Timebase,
 
 
 def session_outcomes(frames: HistoryFrames, tb: Timebase, cases: pd.DataFrame,
-                     inflight_s: float = 1.0) -> pd.DataFrame:
+                     inflight_s: float = 1.0, delivery: Delivery | None = None
+                     ) -> pd.DataFrame:
     """One row per client, worst first: its connections, losses, worst recovery outcome,
     worst time to recover, and (apps) messages received, lost and duplicated."""
     cols = ["component", "client_id", "role", "connections", "losses", "outcome", "ttr_s",
@@ -335,11 +399,15 @@ def session_outcomes(frames: HistoryFrames, tb: Timebase, cases: pd.DataFrame,
     table = table.merge(count(conns, "connections"), on=_RECEIVER, how="left")
     table = table.merge(count(frames.losses, "losses"), on=_RECEIVER, how="left")
     table = table.merge(count(frames.sends, "sent"), on=_RECEIVER, how="left")
-    table = table.merge(count(frames.receives.drop_duplicates(
-        [*_RECEIVER, *_STREAM, "seq"]), "received"), on=_RECEIVER, how="left")
-    pairs, dups = _delivery_pairs(frames, tb, inflight_s)
-    table = table.merge(count(pairs[pairs["t_rx"].isna()], "lost"), on=_RECEIVER, how="left")
-    table = table.merge(count(dups, "duplicated"), on=_RECEIVER, how="left")
+    d = delivery if delivery is not None else delivery_pairs(frames, tb, inflight_s)
+    per = pd.DataFrame({"rkey": d.receivers["rkey"]})
+    per["received"] = per["rkey"].map(d.pairs.loc[d.pairs["t_rx"].notna(), "rkey"]
+                                      .value_counts()).fillna(0)
+    per["lost"] = per["rkey"].map(d.pairs.loc[d.pairs["t_rx"].isna(), "rkey"]
+                                  .value_counts()).fillna(0)
+    per["duplicated"] = per["rkey"].map(d.dups["rkey"].value_counts()).fillna(0)
+    per = per.merge(d.receivers, on="rkey").drop(columns="rkey")
+    table = table.merge(per, on=_RECEIVER, how="left")
     for col in ("connections", "losses", "sent", "received", "lost", "duplicated"):
         table[col] = table[col].fillna(0).astype("int64")
     rank = {o: i for i, o in enumerate(OUTCOME_ORDER)}
