@@ -240,3 +240,16 @@ def test_delivery_pairs_mark_lost_messages_per_receiver() -> None:
     lost = d.pairs[d.pairs["t_rx"].isna()]
     assert ((lost["t_sent"] - T0) / 1e9).round(6).tolist() == [10.0, 11.0, 12.0]
     assert set(lost["phase"]) == {"fault"}
+
+
+def test_ttr_cdf_has_a_curve_per_role_only_when_both_were_disrupted() -> None:
+    h = standard()
+    assert set(series.ttr_cdf(series.recovery_cases(h.frames(), tb()))["role"]) == {"all"}
+    h.fault("gcut", "glasses-link", "down", 20, 21)
+    h.glasses_loss(USER, 1, at=20.1)
+    h.glasses_up(USER, 2, at=21.5)
+    h.echo(5.0).echo(22.0, conn=2)
+    cdf = series.ttr_cdf(series.recovery_cases(h.frames(), tb()))
+    assert set(cdf["role"]) == {"all", "app", "glasses"}
+    everyone = cdf[cdf["role"] == "all"]
+    assert everyone["fraction"].tolist() == pytest.approx([0.5, 1.0])

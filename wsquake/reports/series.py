@@ -243,12 +243,15 @@ def recovery_cases(frames: HistoryFrames, tb: Timebase,
 
 
 def ttr_cdf(cases: pd.DataFrame) -> pd.DataFrame:
-    """Empirical CDF of the time to recover, per role and ``all`` (recovered and late)."""
+    """Empirical CDF of the time to recover (recovered and late) of ``all`` disrupted
+    connections, and per role when both roles were disrupted. ``fraction`` counts the
+    ``never`` ones in its denominator."""
     done = cases[cases["outcome"].isin(["recovered", "late"])]
     disrupted = cases[cases["outcome"].isin(["recovered", "late", "never"])]
     parts = []
-    for role, group in [("all", done), *((r, done[done["role"] == r])
-                                        for r in sorted(done["role"].unique()))]:
+    roles = sorted(disrupted["role"].unique())
+    per_role = [(r, done[done["role"] == r]) for r in roles] if len(roles) > 1 else []
+    for role, group in [("all", done), *per_role]:
         total = len(disrupted) if role == "all" else int((disrupted["role"] == role).sum())
         ttr = np.sort(group["ttr_s"].to_numpy(dtype=float))
         if ttr.size == 0:
