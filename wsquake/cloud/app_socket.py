@@ -136,7 +136,7 @@ class AppSocketHandler:
             raise AppInitError(TpaErrorCode.SESSION_NOT_FOUND.value, "Invalid session ID format",
                                CloseReason.INVALID_SESSION_ID.value)
         try:
-            if self.core.settings.defects.enabled("split_session_id"):
+            if self.core.defects.enabled("split_session_id"):
                 # D1: upstream took ``sessionId.split('-')[0]`` as the user, so a '-' in
                 # the email names a user that does not exist (SESSION_NOT_FOUND + 1008).
                 user_id = legacy_split(session_id)[0]

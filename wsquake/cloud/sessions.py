@@ -77,8 +77,6 @@ class SessionManager:
         conn.user_id = user_id
         user.glasses = conn
         user.glasses_sockets.add(conn)
-        if created:
-            user.set_state(SessionState.CONNECTED)
         restart = True  # restart transcription, re-send the mic state and display
         if created:
             user.set_state(SessionState.CONNECTED)
