@@ -245,3 +245,13 @@ def test_series_timebase_of_a_page_uses_the_scenario_time_scale(tmp_path: Path) 
     view = html.scenario_view(load_run(root), "slow")
     assert view.faults["end_s"].iloc[0] - view.faults["start_s"].iloc[0] == pytest.approx(4.0)
     assert isinstance(view.lanes, series.Swimlanes)
+
+
+def test_the_index_shows_each_scenarios_key_metrics(suite_pages: dict[str, str]) -> None:
+    text = suite_pages["index.html"]
+    row = re.search(r'<a href="cloud-kill.html">cloud-kill</a>.*?</tr>', text, re.S)
+    assert row is not None
+    cells = re.findall(r'<td class="num">([^<]*)</td>', row.group(0))
+    # duration, time scale, faults, failed, unknown, p95, never, lost, duplicated
+    assert cells == ["31.25", "1", "1", "2", "0", "2.5", "1", "7", "0"]
+    assert "2026-11-27 01:00:00 UTC" in text

@@ -60,6 +60,8 @@ PLOT_SECTIONS = {"connected": "connected", "traffic": "traffic", "ttr-cdf": "rec
                  "phases": "recovery", "delivery": "delivery", "swimlanes": "swimlanes",
                  "cloud-metrics": "cloud"}
 MAX_SESSION_ROWS = 1000
+#: Metrics the index shows per scenario (``check.metric``; ``-`` without evidence).
+INDEX_METRICS = ("recovery.p95_s", "recovery.never", "delivery.lost", "delivery.duplicated")
 WORST_LANES = 6
 
 
@@ -192,7 +194,16 @@ def _environment() -> Environment:
                       lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["num"] = format_value
     env.filters["slug"] = _slug
+    env.filters["when"] = _when
     return env
+
+
+def _when(value: object) -> str:
+    """``2026-11-27T01:00:00.000Z`` → ``2026-11-27 01:00:00 UTC`` (``-`` when missing)."""
+    if not isinstance(value, str) or not value:
+        return "-"
+    match = re.fullmatch(r"(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(\.\d+)?Z", value)
+    return f"{match.group(1)} {match.group(2)} UTC" if match else value
 
 
 def _slug(value: object) -> str:
@@ -236,7 +247,10 @@ def render_index(model: RunModel, pages: Sequence[tuple[str, str]]) -> str:
     hrefs = dict(pages)
     rows = _records(model.scenarios)
     for r in rows:
-        r["href"] = hrefs.get(str(r["scenario"]))
+        name = str(r["scenario"])
+        r["href"] = hrefs.get(name)
+        for key in INDEX_METRICS:
+            r[key] = model.metric(name, key)
     return _environment().from_string(INDEX).render(run=model.run, run_id=model.run_id,
                                                     verdict=model.verdict, rows=rows)
 

@@ -129,7 +129,7 @@ SCENARIO = _VERDICT + """{% set title = "wsquake · " ~ v.name ~ " · " ~ facts.
 <dl class="facts">
 <div><dt>verdict</dt><dd>{{ badge(facts.verdict) }}</dd></div>
 <div><dt>run</dt><dd>{{ facts.run_id }}</dd></div>
-<div><dt>started</dt><dd>{{ facts.started_at or "-" }}</dd></div>
+<div><dt>started</dt><dd>{{ facts.started_at | when }}</dd></div>
 <div><dt>duration (wall s)</dt><dd>{{ facts.duration_s | num }}</dd></div>
 <div><dt>time scale</dt><dd>{{ facts.time_scale | num }}</dd></div>
 <div><dt>events</dt><dd>{{ facts.events | num }}</dd></div>
@@ -303,8 +303,8 @@ INDEX = _VERDICT + """{% set title = "wsquake · run " ~ run_id ~ " · " ~ verdi
 <h2 id="h-run">Run</h2>
 <dl class="facts">
 <div><dt>verdict</dt><dd>{{ badge(verdict) }}</dd></div>
-<div><dt>started</dt><dd>{{ run.started_at or "-" }}</dd></div>
-<div><dt>finished</dt><dd>{{ run.finished_at or "-" }}</dd></div>
+<div><dt>started</dt><dd>{{ run.started_at | when }}</dd></div>
+<div><dt>finished</dt><dd>{{ run.finished_at | when }}</dd></div>
 <div><dt>exit code</dt><dd>{{ run.exit_code if run.exit_code is not none else "-" }}</dd></div>
 <div><dt>scenarios</dt><dd>{{ rows | length }}</dd></div>
 </dl>
@@ -315,13 +315,19 @@ INDEX = _VERDICT + """{% set title = "wsquake · run " ~ run_id ~ " · " ~ verdi
 <div class="scroll"><table id="scenario-table">
 <thead><tr><th>scenario</th><th>verdict</th><th class="num">duration (s)</th>
 <th class="num">time scale</th><th class="num">faults</th><th class="num">checks failed</th>
-<th class="num">checks unknown</th></tr></thead>
+<th class="num">checks unknown</th><th class="num">recovery p95 (s)</th>
+<th class="num">never recovered</th><th class="num">lost</th>
+<th class="num">duplicated</th></tr></thead>
 <tbody>
 {% for r in rows %}<tr><td>{% if r.href %}<a href="{{ r.href }}">{{ r.scenario }}</a>{% else
 %}{{ r.scenario }}{% endif %}</td><td>{{ badge(r.verdict) }}</td>
 <td class="num">{{ r.duration_s | num }}</td><td class="num">{{ r.time_scale | num }}</td>
 <td class="num">{{ r.faults_applied }}</td><td class="num">{{ r.checks_failed }}</td>
-<td class="num">{{ r.checks_unknown }}</td></tr>
+<td class="num">{{ r.checks_unknown }}</td>
+<td class="num">{{ r["recovery.p95_s"] | num }}</td>
+<td class="num">{{ r["recovery.never"] | num }}</td>
+<td class="num">{{ r["delivery.lost"] | num }}</td>
+<td class="num">{{ r["delivery.duplicated"] | num }}</td></tr>
 {% endfor %}
 </tbody></table></div>
 </section>
