@@ -210,7 +210,7 @@ class Stack:
             "apps",
             [*WSQUAKE, "apps", "--packages", PACKAGE, "--api-key", API_KEY,
              "--port", str(app_port), "--history", str(self.run_dir / "apps-0.jsonl"),
-             "--status-every", "5"],
+             "--status-every", str(POLL_S)],
             {1} if pin else None,
         )
         line = await self._first_line(apps)
@@ -224,7 +224,7 @@ class Stack:
              "--ramp", str(args.ramp), "--seed", "1", "--policy", "android",
              "--rates", f"button_press={args.rate}",
              "--probe-interval", str(args.probe_interval),
-             "--history", str(self.run_dir / "glasses-0.jsonl"), "--status-every", "5"],
+             "--history", str(self.run_dir / "glasses-0.jsonl"), "--status-every", str(POLL_S)],
             {1} if pin else None,
         )
 
@@ -235,6 +235,19 @@ class Stack:
         for child in self.children:
             if child.proc.returncode is not None:
                 raise RuntimeError(f"{child.name} exited {child.proc.returncode}: {child.last}")
+
+
+GLASSES_RE = re.compile(r"connected (\d+)")
+APPS_RE = re.compile(r"live (\d+)")
+
+
+def status_count(child: Child, pattern: re.Pattern[str]) -> int:
+    """A count from a fleet's latest plain status line (0 before the first one)."""
+    for line in reversed(child.lines):
+        match = pattern.search(line)
+        if match:
+            return int(match.group(1))
+    return 0
 
 
 async def cloud_counts(client: httpx.AsyncClient, port: int) -> tuple[int, int]:
@@ -325,16 +338,20 @@ async def run_size(args: argparse.Namespace, users: int) -> Result:
             started = time.monotonic()
             deadline = started + users / max(args.ramp, 1e-9) + args.ramp_grace
             held = running = 0
+            # The fleets' own status lines, not the cloud's /api/sessions: a snapshot of
+            # thousands of users costs the cloud real CPU while it is being measured.
             while True:
                 stack.check_alive()
-                held, running = await cloud_counts(client, stack.cloud_port)
+                held = status_count(stack.child("glasses"), GLASSES_RE)
+                running = status_count(stack.child("apps"), APPS_RE)
                 now = time.monotonic()
-                print(f"  ramp {now - started:5.1f}s glasses {held} running {running} | "
-                      f"{stack.child('glasses').last}", flush=True)
-                if running >= users or now > deadline:
+                print(f"  ramp {now - started:5.1f}s | {stack.child('glasses').last}", flush=True)
+                if (held >= users and running >= users) or now > deadline:
                     break
                 await asyncio.sleep(POLL_S)
             result.ramp_s = time.monotonic() - started
+            held, running = await cloud_counts(client, stack.cloud_port)
+            print(f"  cloud: {held} glasses sockets, {running} echo apps running", flush=True)
             if running < users:
                 result.error = f"ramp: only {running}/{users} apps running"
             await asyncio.sleep(args.settle)

@@ -35,6 +35,11 @@ logger = logging.getLogger(__name__)
 
 LIVENESS_EXTENSION = "wsquake.liveness"
 
+#: Received messages queued for the endpoint before the socket stops reading (TCP
+#: back-pressure). uvicorn pauses after every single message, which costs an epoll
+#: unregister/register pair per message: 14 % of the cloud's CPU at 2,000 users.
+MAX_QUEUED_MESSAGES = 32
+
 
 class ConnKind(enum.Enum):
     GLASSES = "glasses"
@@ -94,6 +99,20 @@ class LivenessProtocolBase(WebSocketsSansIOProtocol):
     def handle_pong(self, event: Frame) -> None:
         self.liveness.record_pong()
         super().handle_pong(event)
+
+    def send_receive_event_to_app(self) -> None:
+        # The base class pauses reading unless ``read_paused`` is already set; pretend it
+        # is, then pause ourselves only at the high-water mark. ``receive()`` resumes once
+        # the endpoint has drained the queue, as before.
+        paused = self.read_paused
+        self.read_paused = True
+        try:
+            super().send_receive_event_to_app()
+        finally:
+            self.read_paused = paused
+        if not paused and self.queue.qsize() >= MAX_QUEUED_MESSAGES and self.transport:
+            self.read_paused = True
+            self.transport.pause_reading()
 
     def send_liveness_ping(self, payload: bytes) -> bool:
         if (
