@@ -23,7 +23,8 @@ from websockets.asyncio.client import ClientConnection, connect
 
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-extensions", "--hide-scrollbars", "--mute-audio")
+         "--disable-extensions", "--hide-scrollbars", "--mute-audio",
+         "--disable-dev-shm-usage")
 _DEVTOOLS = re.compile(rb"DevTools listening on (ws://\S+)")
 START_TIMEOUT_S = 30.0
 CALL_TIMEOUT_S = 30.0
