@@ -223,7 +223,7 @@ SCHEMA: Mapping[EventKind, KindSpec] = types.MappingProxyType(
             optional=(
                 "users", "connects", "acks", "echoes", "reconnects", "failures", "p99_echo_ms"
             ),
-            doc="Locust fleet totals and p99 echo round trip (master, at the end of a run)",
+            doc="Locust fleet totals and p99 echo round trip (master; periodically and at the end)",
         ),
     }
 )
