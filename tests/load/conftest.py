@@ -75,3 +75,14 @@ class ListSink:
             if not self._cond.wait_for(lambda: len(self.ok(metric)) >= count, timeout):
                 raise TimeoutError(f"fewer than {count} {metric.value} samples: {self.samples}")
             return self.ok(metric)
+
+    def wait_error(self, timeout: float = WAIT_S) -> tuple[Metric, float, str | None]:
+        """The first failed sample (blocks; run it in a thread)."""
+
+        def failed() -> list[tuple[Metric, float, str | None]]:
+            return [s for s in self.samples if s[2] is not None]
+
+        with self._cond:
+            if not self._cond.wait_for(failed, timeout):
+                raise TimeoutError(f"no failed sample: {self.samples}")
+            return failed()[0]

@@ -112,3 +112,21 @@ async def test_stopping_load_glasses_closes_the_session_with_1000(
     [close] = history.of(EventKind.CLOSE)
     assert close.outcome is Outcome.OK and close.get("initiator") == "self"
     assert not client.connected
+
+
+async def test_a_refused_connect_is_a_connect_failure_with_the_reason(
+    echo_stack: EchoStack,
+) -> None:
+    sink = ListSink()
+    bad = GlassesSettings(
+        cloud_url=echo_stack.cloud.ws_url("/glasses-ws"), email="load-2@example.com",
+        jwt_secret="not-the-secret", policy=AndroidPolicy().scaled(SCALE),
+    )
+    client = LoadGlasses(bad, sink)
+    client.start()
+    try:
+        metric, ms, error = await asyncio.to_thread(sink.wait_error)
+    finally:
+        await asyncio.to_thread(client.stop)
+    assert metric is Metric.CONNECT and ms > 0 and error == "HTTP 401"
+    assert not sink.ok(Metric.CONNECT)

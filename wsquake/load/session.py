@@ -203,6 +203,11 @@ class LoadGlasses:
             self._fail_connect(start, why)
             return None, why
         elapsed_ms = (self._clock() - start) * 1000
+        if self._stop.is_set():  # stop() came while dialling: nobody will close this one
+            with contextlib.suppress(Exception):
+                ws.close(status=websocket.STATUS_NORMAL, timeout=self.settings.close_timeout_s)
+            self._h.record(EventKind.CONNECT, Outcome.INFO, error="stopped while connecting")
+            return 1000, "client stop"
         self.sink.sample(Metric.CONNECT, elapsed_ms)
         self._h.record(EventKind.CONNECT, Outcome.OK, elapsed_ms=round(elapsed_ms, 3))
         self._retry.on_open()
@@ -210,6 +215,9 @@ class LoadGlasses:
         ws.settimeout(None)
         current = _Socket(ws, conn, threading.Event(), threading.Event(), threading.Event())
         self._socket = current
+        if self._stop.is_set():  # stop() ran between the check above and here
+            with contextlib.suppress(Exception):
+                ws.send_close(websocket.STATUS_NORMAL, b"client stop")
         self.state = GlassesState.OPEN
         ticker = threading.Thread(target=self._tick, args=(current,), daemon=True)
         ticker.start()
