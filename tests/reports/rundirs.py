@@ -105,7 +105,9 @@ def failing_history() -> Synth:
 def passing(name: str = "app-link-drop") -> dict[str, Any]:
     return scenario(name, [
         check("recovery", metrics={"rate": 1.0, "p50_s": 1.25, "p95_s": 1.875, "p99_s": 1.9,
-                                   "max_s": 1.95, "disrupted": 2, "never": 0, "late": 0},
+                                   "max_s": 1.95, "disrupted": 2, "never": 0, "late": 0,
+                                   "detect_p95_s": 0.043, "reconnect_p95_s": 1.25,
+                                   "resubscribe_p95_s": 0.002, "caught_up_p95_s": 0.625},
               thresholds=[threshold("recovery.rate >= 1", "pass", 1.0, 1.0),
                           threshold("recovery.p95_s <= 4", "pass", 1.875, 4.0)]),
         check("delivery", metrics={"lost": 0, "lost_after_recovery": 0, "duplicated": 0},

@@ -7,8 +7,10 @@ from pathlib import Path
 
 from wsquake.reports.model import format_value, load_run
 from wsquake.reports.terminal import (
+    PHASE_COLUMNS,
     RECOVERY_COLUMNS,
     format_terminal,
+    phase_table,
     print_terminal,
     recovery_table,
     worst_sessions,
@@ -71,6 +73,16 @@ def test_recovery_table_matches_the_metrics(tmp_path: Path) -> None:
                     if line.startswith(f" {row[0]} ") and "PASS" not in line
                     and "FAIL" not in line)
         assert line.split()[1:] == [format_value(v) for v in row[1:]]
+
+
+def test_phase_table_shows_the_phase_p95s_of_disrupted_scenarios(tmp_path: Path) -> None:
+    text, model = _report(tmp_path, [passing(), failing()])
+    frame = phase_table(model)
+    assert list(frame["scenario"]) == ["app-link-drop"]  # cloud-kill has no phase metrics
+    assert list(frame.columns) == ["scenario", *PHASE_COLUMNS]
+    section = text.split("recovery phases")[1]
+    row = next(line for line in section.splitlines() if line.startswith(" app-link-drop"))
+    assert row.split()[1:] == ["0.043", "1.25", "0.002", "0.625"]
 
 
 def test_worst_sessions_lists_the_client_that_never_reconnected_first(tmp_path: Path) -> None:

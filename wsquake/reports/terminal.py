@@ -1,4 +1,5 @@
-"""The terminal report (rich): verdict tree, thresholds, recovery percentiles, worst sessions.
+"""The terminal report (rich): verdict tree, thresholds, recovery percentiles and phases,
+worst sessions, failing examples.
 
 :func:`format_terminal` renders plain text at a given width (what ``report.txt`` holds and
 what tests read); :func:`print_terminal` prints the same to a console, in colour only when
@@ -22,12 +23,14 @@ from rich.tree import Tree
 
 from wsquake.reports.model import RunModel, format_value
 
-__all__ = ["RECOVERY_COLUMNS", "format_terminal", "print_terminal", "renderables",
-           "recovery_table", "worst_sessions"]
+__all__ = ["PHASE_COLUMNS", "RECOVERY_COLUMNS", "format_terminal", "phase_table",
+           "print_terminal", "recovery_table", "renderables", "worst_sessions"]
 
 VERDICT_STYLE = {"pass": "green", "fail": "bold red", "unknown": "yellow", "error": "magenta"}
 #: Recovery metrics shown per scenario (``recovery.<name>``), in this order.
 RECOVERY_COLUMNS = ("rate", "p50_s", "p95_s", "p99_s", "max_s", "disrupted", "never")
+#: Recovery phase p95s (``recovery.<name>``): detect → reconnect → resubscribe → caught up.
+PHASE_COLUMNS = ("detect_p95_s", "reconnect_p95_s", "resubscribe_p95_s", "caught_up_p95_s")
 WORST_SESSIONS = 5
 
 
@@ -36,16 +39,23 @@ def _verdict(verdict: str, *, interrupted: bool = False) -> Text:
     return Text(label, style=VERDICT_STYLE.get(verdict, ""))
 
 
-def recovery_table(model: RunModel) -> pd.DataFrame:
-    """One row per scenario with a ``recovery`` check: its :data:`RECOVERY_COLUMNS`."""
+def recovery_table(model: RunModel,
+                   columns: tuple[str, ...] = RECOVERY_COLUMNS) -> pd.DataFrame:
+    """One row per scenario with a ``recovery`` check: its ``recovery.<columns>``."""
     m = model.metrics[model.metrics["check"] == "recovery"]
     if m.empty:
-        return pd.DataFrame(columns=["scenario", *RECOVERY_COLUMNS])
+        return pd.DataFrame(columns=["scenario", *columns])
     wide = m.pivot_table(index="scenario", columns="metric", values="value",
                          aggfunc="first", dropna=False, sort=False)
-    wide = wide.reindex(columns=list(RECOVERY_COLUMNS))
+    wide = wide.reindex(columns=list(columns))
     order = [s for s in model.scenario_names if s in wide.index]
     return wide.reindex(order).reset_index()
+
+
+def phase_table(model: RunModel) -> pd.DataFrame:
+    """Per scenario with a disruption: the :data:`PHASE_COLUMNS` (all-NaN rows dropped)."""
+    frame = recovery_table(model, PHASE_COLUMNS)
+    return frame.dropna(how="all", subset=list(PHASE_COLUMNS)).reset_index(drop=True)
 
 
 def worst_sessions(model: RunModel, limit: int = WORST_SESSIONS) -> pd.DataFrame:
@@ -116,6 +126,20 @@ def _recovery(model: RunModel) -> Table | None:
     return table
 
 
+def _phases(model: RunModel) -> Table | None:
+    frame = phase_table(model)
+    if frame.empty:
+        return None
+    table = Table(title="recovery phases, p95 (scenario seconds)", box=box.SIMPLE_HEAD,
+                  pad_edge=False, title_justify="left")
+    table.add_column("scenario", overflow="fold", min_width=17)
+    for col in PHASE_COLUMNS:
+        table.add_column(col.removesuffix("_p95_s").replace("_", " "), justify="right")
+    for row in frame.itertuples(index=False):
+        table.add_row(str(row[0]), *(format_value(v) for v in row[1:]))
+    return table
+
+
 def _sessions(model: RunModel) -> Table | None:
     frame = worst_sessions(model)
     if frame.empty:
@@ -153,7 +177,7 @@ def _examples(model: RunModel) -> Table | None:
 def renderables(model: RunModel, *, sessions: bool = True) -> Iterator[RenderableType]:
     """The report's parts in order (``sessions=False`` skips reading the histories)."""
     yield _tree(model)
-    for part in (_thresholds(model), _recovery(model),
+    for part in (_thresholds(model), _recovery(model), _phases(model),
                  _sessions(model) if sessions else None, _examples(model)):
         if part is not None:
             yield Text("")
