@@ -74,6 +74,25 @@ def test_better_beyond_the_band_is_improved() -> None:
         == "improved"
 
 
+def test_wall_band_absorbs_scheduling_jitter_at_a_small_time_scale() -> None:
+    """+0.8 scenario s at time scale 0.1 is 80 ms of wall time: noise, not a regression."""
+    base = snap({"recovery.p95_s": 1.06})
+    new = snap({"recovery.p95_s": 1.86})
+    scaled = {"s": 0.1}
+    at_01 = compare(Snapshot(base.label, base.verdicts, base.metrics, scaled),
+                    Snapshot(new.label, new.verdicts, new.metrics, scaled))
+    assert at_01.metrics.iloc[0]["status"] == "same"
+    assert compare(base, new).metrics.iloc[0]["status"] == "regression"  # at time scale 1
+
+
+def test_wall_band_uses_the_smaller_time_scale_of_the_two_runs() -> None:
+    base = snap({"recovery.p95_s": 1.0})
+    new = snap({"recovery.p95_s": 2.2})
+    result = compare(Snapshot(base.label, base.verdicts, base.metrics, {"s": 0.1}),
+                     Snapshot(new.label, new.verdicts, new.metrics, {"s": 1.0}))
+    assert result.metrics.iloc[0]["status"] == "same"  # band 0.15 / 0.1 = 1.5 s
+
+
 def test_metric_without_a_rule_is_informational() -> None:
     result = compare(snap({"delivery.lost_fault": 2}), snap({"delivery.lost_fault": 50}))
     row = result.metrics.iloc[0]
@@ -137,6 +156,22 @@ def test_baseline_file_round_trips(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(from_file.metrics, from_run.metrics)
 
 
+def test_baseline_file_keeps_the_time_scale(tmp_path: Path) -> None:
+    scenario = passing()
+    scenario["time_scale"] = 0.1
+    model = load_run(write_run(tmp_path, [scenario]))
+    snapshot = load_snapshot(write_baseline(model, tmp_path / "baseline.json"))
+    assert snapshot.time_scales == {"app-link-drop": 0.1}
+
+
+def test_baseline_with_a_bad_time_scale_names_it(tmp_path: Path) -> None:
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps({"schema": "wsquake-baseline/1", "scenarios": {
+        "s": {"verdict": "pass", "time_scale": 0, "metrics": {}}}}))
+    with pytest.raises(BaselineError, match=r"scenarios.s.time_scale: expected a number > 0"):
+        load_snapshot(path)
+
+
 def test_summary_json_works_as_a_baseline(tmp_path: Path) -> None:
     root = write_run(tmp_path, [passing()])
     assert load_snapshot(root / "summary.json").verdicts == {"app-link-drop": "pass"}
@@ -183,6 +218,7 @@ def test_rules_file_can_replace_the_defaults(tmp_path: Path) -> None:
     ('[[rule]]\nworse = "higher"\n', r"rule\[0\].metric"),
     ('[[rule]]\nmetric = "x"\nworse = "up"\n', r"rule\[0\].worse: expected higher, lower or"),
     ('[[rule]]\nmetric = "x"\nrel = -1\n', r"rel: must be a number >= 0"),
+    ('[[rule]]\nmetric = "x"\nwall = "slow"\n', r"wall: must be a number >= 0"),
     ('[[rule]]\nmetric = "x"\nbogus = 1\n', r"unknown key\(s\) bogus"),
     ('rule = 3\n', r"rule: expected a list"),
     ('[[rule\n', r"not valid"),
@@ -206,6 +242,7 @@ def test_renderings_show_the_regressed_metric() -> None:
                      snap({"recovery.p95_s": 3.0}, label="b"))
     md = format_comparison_markdown(result)
     assert md.splitlines()[0] == "## wsquake compare `a` → `b`: ❌ regression"
-    assert "| s | `recovery.p95_s` | 1 | 3 | 2 (+200%) | up >20% & >0.5 | regression |" in md
+    assert ("| s | `recovery.p95_s` | 1 | 3 | 2 (+200%) | up >20% & >0.5 & >0.15s wall "
+            "| regression |") in md
     text = format_comparison(result)
     assert "REGRESSION" in text and "recovery.p95_s" in text and "\x1b[" not in text

@@ -16,10 +16,11 @@ value. It comes from a run directory, a ``summary.json``, or a ``baseline.json``
 
 A :class:`Rule` matches ``check.metric`` (``fnmatch`` pattern; the first match wins) and
 says which direction is worse and how big a change must be to count: worse by more than
-``rel`` × |base| **and** more than ``abs``. :data:`DEFAULT_RULES`: recovery and detection
-times worse by > 20 % and > 0.5 s; rates down by > 0.01; any new loss after recovery,
-steady-state loss, never-recovered or late connection, leak, undetected blackhole,
-duplicate session; everything else is shown but never flagged.
+``rel`` × |base| **and** more than ``abs`` (and, for times, more than ``wall`` seconds of
+wall time, i.e. ``wall / time_scale`` scenario seconds). :data:`DEFAULT_RULES`: recovery
+and detection times worse by > 20 %, > 0.5 s and > 0.15 s wall; rates down by > 0.01;
+any new loss after recovery, steady-state loss, never-recovered or late connection,
+leak, undetected blackhole, duplicate session; everything else is shown, never flagged.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import json
 import math
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -66,15 +67,22 @@ class Worse(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """``pattern`` is worse in direction ``worse`` by more than ``rel``·|base| and ``abs``."""
+    """``pattern`` is worse in direction ``worse`` by more than ``rel``·|base|, ``abs`` and
+    ``wall``/time_scale.
+
+    ``wall`` is a band in wall seconds for ``_s`` metrics (which are scenario seconds):
+    scheduling jitter is a constant in wall time, so at ``time_scale`` 0.1 a 0.05 s wall
+    hiccup reads as 0.5 scenario seconds and must not count as a regression.
+    """
 
     pattern: str
     worse: Worse
     rel: float = 0.0
     abs: float = 0.0
+    wall: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("rel", "abs"):
+        for name in ("rel", "abs", "wall"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
                 raise BaselineError(f"rule {self.pattern!r}: {name}: must be a number >= 0, "
@@ -88,15 +96,21 @@ class Rule:
         if self.rel == 0 and self.abs == 0:
             return f"any {arrow}"
         parts = ([f">{format_value(self.rel * 100)}%"] if self.rel else []) + (
-            [f">{format_value(self.abs)}"] if self.abs else [])
+            [f">{format_value(self.abs)}"] if self.abs else []) + (
+            [f">{format_value(self.wall)}s wall"] if self.wall else [])
         return f"{arrow} {' & '.join(parts)}"
 
-    def judge(self, base: float, new: float) -> str:
+    def band(self, base: float, time_scale: float = 1.0) -> float:
+        """How much worse (or better) a value must get to count."""
+        wall = self.wall / time_scale if self.wall and time_scale > 0 else 0.0
+        return max(self.abs, self.rel * abs(base), wall)
+
+    def judge(self, base: float, new: float, time_scale: float = 1.0) -> str:
         """``regression`` / ``improved`` / ``same`` / ``changed`` (no direction)."""
         if self.worse is Worse.NONE:
             return "same" if base == new else "changed"
         worse_by = new - base if self.worse is Worse.HIGHER else base - new
-        band = max(self.abs, self.rel * abs(base))
+        band = self.band(base, time_scale)
         if worse_by > band:
             return "regression"
         if -worse_by > band:
@@ -106,9 +120,9 @@ class Rule:
 
 _ANY = 0.0
 DEFAULT_RULES: tuple[Rule, ...] = (
-    # times (scenario seconds): > 20 % and > 0.5 s worse
-    Rule("recovery.*_s", Worse.HIGHER, 0.2, 0.5),
-    Rule("health.detect_*_s", Worse.HIGHER, 0.2, 0.5),
+    # times (scenario seconds): > 20 %, > 0.5 s and > 0.15 s of wall time worse
+    Rule("recovery.*_s", Worse.HIGHER, 0.2, 0.5, 0.15),
+    Rule("health.detect_*_s", Worse.HIGHER, 0.2, 0.5, 0.15),
     # rates: down by more than one percentage point
     Rule("delivery.loss_rate", Worse.HIGHER, 0.2, 0.01),
     Rule("*rate", Worse.LOWER, _ANY, 0.01),
@@ -143,13 +157,18 @@ class Snapshot:
     label: str
     verdicts: Mapping[str, str]
     metrics: pd.DataFrame  # scenario, key, value
+    time_scales: Mapping[str, float] = field(default_factory=dict)  # missing: 1.0
 
 
 def snapshot_of(model: RunModel) -> Snapshot:
     verdicts = {str(s): str(v) for s, v in zip(model.scenarios["scenario"],
                                                 model.scenarios["verdict"], strict=True)}
+    scales = {str(s): float(t) for s, t in zip(model.scenarios["scenario"],
+                                               model.scenarios["time_scale"], strict=True)
+              if math.isfinite(float(t)) and float(t) > 0}
     return Snapshot(model.run_id, verdicts,
-                    model.metrics[["scenario", "key", "value"]].reset_index(drop=True))
+                    model.metrics[["scenario", "key", "value"]].reset_index(drop=True),
+                    scales)
 
 
 def _from_baseline(data: Mapping[str, Any], where: str) -> Snapshot:
@@ -157,11 +176,17 @@ def _from_baseline(data: Mapping[str, Any], where: str) -> Snapshot:
     if not isinstance(scenarios, Mapping):
         raise BaselineError(f"{where}: scenarios: expected an object of scenario names")
     verdicts: dict[str, str] = {}
+    scales: dict[str, float] = {}
     rows: list[dict[str, Any]] = []
     for name, entry in scenarios.items():
         if not isinstance(entry, Mapping):
             raise BaselineError(f"{where}: scenarios.{name}: expected an object")
         verdicts[str(name)] = str(entry.get("verdict", "unknown"))
+        scale = entry.get("time_scale", 1.0)
+        if isinstance(scale, bool) or not isinstance(scale, int | float) or not scale > 0:
+            raise BaselineError(f"{where}: scenarios.{name}.time_scale: expected a number "
+                                f"> 0, got {scale!r}")
+        scales[str(name)] = float(scale)
         metrics = entry.get("metrics", {})
         if not isinstance(metrics, Mapping):
             raise BaselineError(f"{where}: scenarios.{name}.metrics: expected an object")
@@ -173,7 +198,7 @@ def _from_baseline(data: Mapping[str, Any], where: str) -> Snapshot:
             rows.append({"scenario": str(name), "key": str(key),
                          "value": math.nan if value is None else float(value)})
     frame = pd.DataFrame(rows, columns=["scenario", "key", "value"]).astype({"value": float})
-    return Snapshot(str(data.get("run_id") or where), verdicts, frame)
+    return Snapshot(str(data.get("run_id") or where), verdicts, frame, scales)
 
 
 def load_snapshot(path: str | Path) -> Snapshot:
@@ -201,7 +226,8 @@ def load_rules(path: str | Path, *, defaults: Sequence[Rule] = DEFAULT_RULES) ->
     """Rules from a TOML or JSON file, before the defaults (unless ``replace = true``).
 
     ``[[rule]]`` tables (JSON: ``{"rule": [...]}``) with ``metric`` (fnmatch pattern on
-    ``check.metric``), ``worse`` (``higher``/``lower``/``none``), ``rel``, ``abs``.
+    ``check.metric``), ``worse`` (``higher``/``lower``/``none``), ``rel``, ``abs``,
+    ``wall``.
     """
     target = Path(path)
     try:
@@ -219,7 +245,7 @@ def load_rules(path: str | Path, *, defaults: Sequence[Rule] = DEFAULT_RULES) ->
         where = f"{target}: rule[{i}]"
         if not isinstance(entry, Mapping):
             raise BaselineError(f"{where}: expected a table")
-        unknown = set(entry) - {"metric", "worse", "rel", "abs"}
+        unknown = set(entry) - {"metric", "worse", "rel", "abs", "wall"}
         if unknown:
             raise BaselineError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
         pattern = entry.get("metric")
@@ -231,7 +257,8 @@ def load_rules(path: str | Path, *, defaults: Sequence[Rule] = DEFAULT_RULES) ->
             raise BaselineError(f"{where}.worse: expected higher, lower or none, got "
                                 f"{entry.get('worse')!r}") from None
         try:
-            rules.append(Rule(pattern, worse, entry.get("rel", 0.0), entry.get("abs", 0.0)))
+            rules.append(Rule(pattern, worse, entry.get("rel", 0.0), entry.get("abs", 0.0),
+                              entry.get("wall", 0.0)))
         except BaselineError as exc:
             raise BaselineError(f"{where}: {exc}") from None
     replace = isinstance(data, Mapping) and data.get("replace") is True
@@ -307,7 +334,9 @@ def compare(base: Snapshot, new: Snapshot, rules: Sequence[Rule] = DEFAULT_RULES
         elif math.isnan(n):
             status = "no evidence"
         else:
-            status = rule.judge(b, n)
+            scale = min(base.time_scales.get(str(scenario), 1.0),
+                        new.time_scales.get(str(scenario), 1.0))
+            status = rule.judge(b, n, scale)
         delta = n - b
         rel = delta / abs(b) if math.isfinite(delta) and b != 0 else math.nan
         rows.append({"scenario": scenario, "key": key, "base": b, "new": n, "delta": delta,
@@ -382,16 +411,16 @@ def format_comparison(result: Comparison, width: int = 80, *, all_metrics: bool 
         console.print("no metric changed beyond its noise band "
                       f"({len(result.metrics)} compared)")
     else:
-        table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-        table.add_column("scenario", overflow="fold")
-        table.add_column("metric", overflow="fold")
-        for col in ("base", "new", "delta"):
-            table.add_column(col, justify="right")
-        table.add_column("rule")
-        table.add_column("status")
-        for m in shown.itertuples(index=False):
-            table.add_row(str(m.scenario), str(m.key), format_value(m.base),
-                          format_value(m.new), f"{format_value(m.delta)} {_pct(_as_float(m.rel))}",
-                          str(m.rule), str(m.status), style=style.get(str(m.status), ""))
-        console.print(table)
+        for scenario, rows in shown.groupby("scenario", sort=False):
+            table = Table(title=str(scenario), box=box.SIMPLE_HEAD, pad_edge=False,
+                          title_justify="left")
+            table.add_column("metric", overflow="fold")
+            for col in ("base", "new", "delta"):
+                table.add_column(col, justify="right", no_wrap=True)
+            table.add_column("status", no_wrap=True)
+            for m in rows.itertuples(index=False):
+                table.add_row(str(m.key), format_value(m.base), format_value(m.new),
+                              f"{format_value(m.delta)} {_pct(_as_float(m.rel))}",
+                              str(m.status), style=style.get(str(m.status), ""))
+            console.print(table)
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"

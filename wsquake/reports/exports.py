@@ -12,7 +12,7 @@
 ``baseline.json``
     the compact baseline :mod:`wsquake.reports.compare` reads (``--baseline FILE``):
     ``{"schema": "wsquake-baseline/1", "run_id", "scenarios": {name: {"verdict",
-    "metrics": {"check.metric": value | null}}}}``.
+    "time_scale", "metrics": {"check.metric": value | null}}}}``.
 """
 
 from __future__ import annotations
@@ -73,6 +73,7 @@ def baseline_json(model: RunModel) -> dict[str, Any]:
         own = model.metrics[model.metrics["scenario"] == s.scenario]
         scenarios[str(s.scenario)] = {
             "verdict": str(s.verdict),
+            "time_scale": float(s.time_scale) if math.isfinite(float(s.time_scale)) else 1.0,
             "metrics": {str(k): (None if not math.isfinite(v) else v)
                         for k, v in zip(own["key"], own["value"].astype(float), strict=True)},
         }
