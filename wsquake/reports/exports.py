@@ -69,11 +69,15 @@ def write_tables(model: RunModel, out_dir: str | Path, *,
 
 def baseline_json(model: RunModel) -> dict[str, Any]:
     scenarios: dict[str, Any] = {}
-    for s in model.scenarios.itertuples(index=False):
-        own = model.metrics[model.metrics["scenario"] == s.scenario]
-        scenarios[str(s.scenario)] = {
-            "verdict": str(s.verdict),
-            "time_scale": float(s.time_scale) if math.isfinite(float(s.time_scale)) else 1.0,
+    for name, verdict, time_scale in zip(model.scenarios["scenario"],
+                                         model.scenarios["verdict"],
+                                         model.scenarios["time_scale"].astype(float),
+                                         strict=True):
+        own = model.metrics[model.metrics["scenario"] == name]
+        scale = float(time_scale)
+        scenarios[str(name)] = {
+            "verdict": str(verdict),
+            "time_scale": scale if math.isfinite(scale) and scale > 0 else 1.0,
             "metrics": {str(k): (None if not math.isfinite(v) else v)
                         for k, v in zip(own["key"], own["value"].astype(float), strict=True)},
         }
