@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -121,8 +122,10 @@ def test_compare_command_with_a_bad_rules_file_exits_64(
 
 def test_finish_run_writes_reports_and_keeps_the_exit_code(tmp_path: Path) -> None:
     root = write_run(tmp_path, [failing()])
-    assert finish_run(root, 1, formats=NO_HTML) == 1
+    out = io.StringIO()
+    assert finish_run(root, 1, formats=NO_HTML, out=out) == 1
     assert REPORT_FILES <= {p.name for p in root.iterdir()}
+    assert out.getvalue().startswith("reports: report.txt, report.md, junit.xml")
 
 
 @pytest.mark.parametrize(("code", "expected"), [(0, 3), (2, 3), (1, 1), (70, 70), (130, 130)])

@@ -180,7 +180,10 @@ def finish_run(run_path: Path, code: int, *, baseline: Snapshot | None = None,
     """
     stream = out or sys.stdout
     try:
-        write_reports(run_path, formats, step_summary=True)
+        written = write_reports(run_path, formats, step_summary=True)
+        names = [p.name for paths in written.values() for p in paths
+                 if p.parent == run_path and p.suffix != ".csv"]
+        stream.write(f"reports: {', '.join(names)} (+ CSV tables) in {run_path}\n")
     except (ReportError, OSError) as exc:
         print(f"wsquake: {exc}", file=sys.stderr)
         code = EXIT_HARNESS_ERROR if code == 0 else code
