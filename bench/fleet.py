@@ -52,6 +52,11 @@ import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 WSQUAKE = [sys.executable, "-m", "wsquake", "--log-level", "WARNING"]
+#: ``--uvloop``: the same CLI with uvloop's event loop policy installed first.
+UVLOOP_LAUNCHER = (
+    "import asyncio, sys, uvloop; asyncio.set_event_loop_policy(uvloop.EventLoopPolicy()); "
+    "from wsquake.cli import main; sys.exit(main(sys.argv[1:]))"
+)
 PACKAGE = "com.example.echo"
 API_KEY = "echo-bench-key"
 SECRET = "wsquake-fleet-bench-secret-0123456789abcdef"
@@ -76,6 +81,12 @@ def free_port() -> int:
 def cpu_seconds(proc: psutil.Process) -> float:
     times = proc.cpu_times()
     return float(times.user + times.system)
+
+
+def machine_busy_s() -> float:
+    """CPU seconds all processes on the machine have used (every core, not idle)."""
+    times = psutil.cpu_times()
+    return float(sum(getattr(times, k, 0.0) for k in ("user", "nice", "system", "irq", "softirq")))
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -170,6 +181,8 @@ class Stack:
                 print(f"  {child.name} exited {code}: {child.last}", flush=True)
 
     async def spawn(self, name: str, argv: list[str], cpus: set[int] | None) -> Child:
+        if self.args.uvloop:
+            argv = [sys.executable, "-c", UVLOOP_LAUNCHER, *argv[len(WSQUAKE) - 2:]]
         with (self.run_dir / f"{name}.stderr").open("wb") as stderr:  # noqa: ASYNC230
             proc = await asyncio.create_subprocess_exec(
                 *argv, stdout=asyncio.subprocess.PIPE, stderr=stderr, cwd=ROOT
@@ -284,6 +297,7 @@ class Result:
     max_rtt: float = math.nan
     cpu: dict[str, float] = field(default_factory=dict)  # cores over the window
     rss_mb: dict[str, float] = field(default_factory=dict)
+    others: float = math.nan  # cores busy with other processes over the window
     error: str = ""
 
     @property
@@ -356,6 +370,7 @@ async def run_size(args: argparse.Namespace, users: int) -> Result:
                 result.error = f"ramp: only {running}/{users} apps running"
             await asyncio.sleep(args.settle)
             before = {name: cpu_seconds(p) for name, p in procs.items()}
+            busy0 = machine_busy_s()
             t0, w0 = time.time_ns(), time.monotonic()
             while time.monotonic() - w0 < args.window:
                 await asyncio.sleep(min(5.0, args.window - (time.monotonic() - w0)))
@@ -364,8 +379,10 @@ async def run_size(args: argparse.Namespace, users: int) -> Result:
                       f"{stack.child('glasses').last}", flush=True)
             t1, w1 = time.time_ns(), time.monotonic()
             after = {name: cpu_seconds(p) for name, p in procs.items()}
+            busy1 = machine_busy_s()
             result.window_s = w1 - w0
             result.cpu = {n: (after[n] - before[n]) / result.window_s for n in procs}
+            result.others = (busy1 - busy0) / result.window_s - sum(result.cpu.values())
             result.held, result.running = await cloud_counts(client, stack.cloud_port)
             result.rss_mb = {n: peak_rss_mb(p.pid) for n, p in procs.items()}
             print(f"  apps: {stack.child('apps').last}", flush=True)
@@ -385,7 +402,7 @@ def table(results: list[Result], p99_limit: float) -> str:
     head = (f"{'users':>6} {'held':>6} {'apps':>6} {'ramp s':>7} {'sent':>8} {'lost':>6} "
             f"{'probes':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'max ms':>7} "
             f"{'cloud':>6} {'apps':>6} {'glass':>6} {'cpu/1k: cloud':>14} {'apps':>5} "
-            f"{'glass':>5} {'rss MB: cloud':>14} {'apps':>5} {'glass':>5}  verdict")
+            f"{'glass':>5} {'rss MB: cloud':>14} {'apps':>5} {'glass':>5} {'others':>6}  verdict")
     rows = [head, "-" * len(head)]
     for r in results:
         verdict = "held" if r.held_ok(p99_limit) else f"NOT held {r.error}".rstrip()
@@ -397,7 +414,7 @@ def table(results: list[Result], p99_limit: float) -> str:
             + f" {r.per_1000('cloud'):>14.3f} {r.per_1000('apps'):>5.3f} "
             f"{r.per_1000('glasses'):>5.3f} {r.rss_mb.get('cloud', math.nan):>14.0f} "
             f"{r.rss_mb.get('apps', math.nan):>5.0f} {r.rss_mb.get('glasses', math.nan):>5.0f}"
-            f"  {verdict}"
+            f" {r.others:>6.2f}  {verdict}"
         )
     return "\n".join(rows)
 
@@ -422,6 +439,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="sizes for --find-max (comma-separated)")
     parser.add_argument("--pin", action="store_true",
                         help="cloud on CPU 0, app and glasses fleets on CPU 1")
+    parser.add_argument("--uvloop", action="store_true",
+                        help="run the three processes on uvloop's event loop")
     parser.add_argument("--keep", metavar="DIR", default=None,
                         help="keep each run directory (histories) under DIR")
     args = parser.parse_args(argv)
