@@ -188,9 +188,12 @@ class HistoryFrames:
         keys = ["component", "client_id"]
         opener = rows["kind"].isin(["connect", "init"]) & (rows["outcome"] == "invoke")
         openers = rows.loc[opener, ["t", *keys, "conn"]].copy()
-        prev_max = openers.groupby(keys)["conn"].transform(lambda c: c.cummax().shift(1))
+        by = [openers[k] for k in keys]
+        # Vectorised per-client running max of earlier epochs (no per-group Python call).
+        prev_max = openers.groupby(by, sort=False)["conn"].cummax().groupby(
+            by, sort=False).shift(1)
         openers["incarnation"] = (openers["conn"] <= prev_max).astype("int64").groupby(
-            [openers[k] for k in keys]).cumsum()
+            by).cumsum()
         rows = pd.merge_asof(rows.sort_values("t"), openers[["t", *keys, "incarnation"]]
                              .sort_values("t"), on="t", by=keys, direction="backward")
         rows["incarnation"] = rows["incarnation"].fillna(0).astype("int64")
