@@ -84,7 +84,19 @@ def format_markdown(model: RunModel) -> str:
             lines.append(f"| {_cell(t.scenario)} | `{t.expr}` | {format_value(t.measured)} "
                          f"| {_verdict(str(t.verdict))} |")
         lines += ["", "</details>"]
+    extra = _section(model, "defects-matrix.md")  # written by `wsquake suite defects`
+    if extra:
+        lines += ["", extra.rstrip()]
     return "\n".join(lines) + "\n"
+
+
+def _section(model: RunModel, name: str) -> str | None:
+    """An extra section a suite left in the run directory (e.g. the defect matrix)."""
+    path = model.path / name
+    try:
+        return path.read_text(encoding="utf-8") if path.is_file() else None
+    except OSError:
+        return None
 
 
 def write_step_summary(text: str, env: Mapping[str, str] | None = None) -> Path | None:

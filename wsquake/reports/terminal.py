@@ -191,7 +191,14 @@ def format_terminal(model: RunModel, width: int = 80, *, sessions: bool = True) 
                       force_terminal=False, highlight=False, emoji=False, soft_wrap=False)
     for part in renderables(model, sessions=sessions):
         console.print(part)
-    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+    text = "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+    matrix = model.path / "defects-matrix.txt"  # written by `wsquake suite defects`
+    try:
+        if matrix.is_file():
+            text += "\n" + matrix.read_text(encoding="utf-8")
+    except OSError:
+        pass
+    return text
 
 
 def print_terminal(model: RunModel, file: TextIO | None = None, *,

@@ -115,10 +115,14 @@ def add_parser(subparsers: Any) -> None:
     p_run.set_defaults(handler=run_run)
 
     p_suite = subparsers.add_parser(
-        "suite", help="run a suite (smoke, regression, full)",
-        description="Run a named suite of catalog scenarios at the suite's time scale.",
+        "suite", help="run a suite (smoke, regression, full, defects)",
+        description="Run a named suite of catalog scenarios at the suite's time scale. "
+        "'defects' runs the known-defect matrix (docs/readme/defect-matrix.md): exit 0 only "
+        "when every defect is caught and the clean cloud passes.",
     )
-    p_suite.add_argument("suite", metavar="NAME", help=", ".join(SUITES))
+    p_suite.add_argument("suite", metavar="NAME", help=", ".join((*SUITES, "defects")))
+    p_suite.add_argument("--only", action="append", metavar="Dn[,Dn...]",
+                         help="defects suite: only these defect ids (repeatable)")
     _run_options(p_suite)
     p_suite.set_defaults(handler=run_suite)
 
@@ -184,6 +188,10 @@ def run_run(args: argparse.Namespace) -> int:
 
 
 def run_suite(args: argparse.Namespace) -> int:
+    if args.suite == "defects":
+        from wsquake.scenarios.defect_suite import run_defect_suite
+
+        return run_defect_suite(args)
     try:
         scenarios = resolve_suite(args.suite, time_scale=args.time_scale, users=args.users,
                                   seed=args.seed)

@@ -81,6 +81,14 @@ def apps_argv(
     may bind new ports: the runner re-points the proxies.
     """
     fleet = scenario.fleet
+    sdk = set(scenario.cloud.sdk_defects())
+    if scenario.cloud.profile == "upstream":
+        sdk |= {"legacy_session_map", "hung_attempt_stalls"}
+    # PROTOCOL.md §12's SDK switches: sdk.legacy_session_map is the mid-2025 SDK profile
+    # (D6's second half); sdk.hung_attempt_stalls (D14) is off unless named, like every
+    # defect, so the clean run aborts a hung attempt after the ack timeout.
+    profile = "sdk_2_0" if "legacy_session_map" in sdk else fleet.app_profile
+    stalls = "--hung-attempt-stalls" if "hung_attempt_stalls" in sdk else "--no-hung-attempt-stalls"
     args = [
         "apps",
         "--packages", ",".join(fleet.package_names()),
@@ -88,7 +96,8 @@ def apps_argv(
         "--port", "0",
         "--history", str(history),
         "--time-scale", repr(scenario.time_scale),
-        "--profile", fleet.app_profile,
+        "--profile", profile,
+        stalls,
         "--seed", str(fleet.seed),
         "--status-every", "3600",
     ]

@@ -64,6 +64,10 @@ def add_apps_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="cloud base URL to register with as TPA servers")
     parser.add_argument("--profile", choices=[p.value for p in SdkProfile],
                         help="SDK profile (default sdk_2_1)")
+    parser.add_argument("--hung-attempt-stalls", dest="hung_attempt_stalls",
+                        action=argparse.BooleanOptionalAction, default=None,
+                        help="D14: a reconnect attempt hung in the handshake stalls the SDK's "
+                        "sequence (default on, as upstream); --no-hung-attempt-stalls aborts it")
     parser.add_argument("--subscribe", type=_csv, dest="subscriptions",
                         metavar="STREAM[,STREAM...]",
                         help="streams each app subscribes to besides the probe stream")
@@ -83,7 +87,8 @@ def add_apps_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 _FLAG_KEYS = ("packages", "api_key", "host", "port", "public_host", "register_with",
-              "profile", "subscriptions", "time_scale", "history_path", "seed", "component")
+              "profile", "hung_attempt_stalls", "subscriptions", "time_scale", "history_path",
+              "seed", "component")
 
 
 def build_fleet_settings(

@@ -58,6 +58,9 @@ class AppFleetSettings:
     """Recorded with the run; the SDK's schedule has no randomness to seed."""
     ack_timeout_s: float = 5.0
     heartbeat_interval_s: float = 60.0
+    hung_attempt_stalls: bool = True
+    """D14 (``sdk.hung_attempt_stalls``, upstream behaviour): an attempt hung in the
+    handshake stalls the reconnect sequence. False: it is aborted after the ack timeout."""
     history_path: str | None = None
     component: str = "apps"
     """Component name in the history (give each app-fleet process its own)."""
@@ -118,6 +121,7 @@ class AppFleetSettings:
             subscriptions=self.subscriptions,
             register_with=self.register_with,
             heartbeat_interval_s=self.heartbeat_interval_s,
+            hung_attempt_stalls=self.hung_attempt_stalls,
         )
 
 

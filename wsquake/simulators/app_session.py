@@ -332,6 +332,8 @@ class AppSession:
                 conn=attempt.epoch,
                 error=message.message,
                 code=code if isinstance(code, str) else None,
+                # the same code as text: history frames read ``code`` as a close code
+                error_code=code if isinstance(code, str) else None,
             )
         elif isinstance(message, AppStopped):
             self.retry.on_app_stopped()

@@ -103,6 +103,8 @@ class GlassesInbox:
             user_session=info is not None,
             apps=len(info.active_app_sessions) if info is not None else None,
             start_time=str(info.start_time) if info and info.start_time is not None else None,
+            # D11 evidence: recorded only when ``loadingApps`` was not a list
+            loading_not_list=True if info is not None and not info.loading_apps_is_list else None,
         )
         if self._init_sent_ns is not None:
             latency = (self._clock_ns() - self._init_sent_ns) / 1e6
@@ -153,6 +155,7 @@ class GlassesInbox:
             active=",".join(info.active_app_sessions),
             loading=",".join(loading),
             count=sum(len(streams) for streams in info.app_subscriptions.values()),
+            loading_not_list=None if info.loading_apps_is_list else True,
         )
         self._resolve_apps(info.active_app_sessions, loading)
 

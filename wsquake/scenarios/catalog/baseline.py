@@ -4,7 +4,8 @@ Shows the harness itself is sound before any fault is blamed: the fleet connects
 start (PROTOCOL.md §9.3 A1-A2), every ``(user, stream, seq)`` sent by the glasses reaches
 every subscribed app exactly once and in order, and the cloud holds exactly the live
 clients at the end. Expected on the reference cloud: **pass** on every check (no
-message lost, duplicated or reordered; nothing disrupted; no leak; no connection growth).
+message lost, duplicated or reordered; nothing disrupted; no leak; no connection growth;
+``loadingApps`` always a list, which upstream's D11 broke, §12).
 """
 
 from wsquake.scenarios.catalog._common import FLEET, HEALTH, SUBSCRIPTIONS, undisturbed
@@ -27,7 +28,8 @@ SCENARIO = Scenario(
                      "leaks.stuck_loading == 0", "leaks.connection_growth == 0"),
         HEALTH,
         CheckSpec.of("lifecycle", "lifecycle.start_success_rate >= 1",
-                     "lifecycle.duplicate_sessions == 0", "lifecycle.resurrections == 0"),
+                     "lifecycle.duplicate_sessions == 0", "lifecycle.resurrections == 0",
+                     "lifecycle.loading_apps_not_list == 0"),
     ),
     tags=("smoke",),
 )

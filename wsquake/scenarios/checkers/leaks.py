@@ -11,6 +11,12 @@ its last ``init ok`` before T is later than its last ``close`` before T.
 * ``connection_growth``: glasses + app connections at T minus those in the last
   snapshot before the first fault (else the first snapshot).
 
+Over every snapshot (evidence of PROTOCOL.md §12 defects; the examples name the user):
+
+* ``peak_app_sockets``: the most sockets one app held (> 1: D6 duplicates).
+* ``peak_glasses_sockets``: the most glasses sockets one user held (> 1: D8).
+* ``leaked_subscriptions``: the most ``leakedSubscriptions`` entries (D9).
+
 No snapshot → every metric ``None`` and verdict ``unknown`` (e.g. a foreign cloud).
 """
 
@@ -19,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from wsquake.history.frame import HistoryFrames
+from wsquake.history.frame import HistoryFrames, Snapshot
 from wsquake.scenarios.checkers.base import CheckResult, Example
 from wsquake.scenarios.checkers.liveness import live_sessions
 from wsquake.scenarios.model import Scenario
@@ -35,7 +41,8 @@ def check_leaks(
     max_examples = int(options.get("max_examples", 3))
     snapshots = frames.snapshots()
     keys = ("zombie_sessions", "orphan_app_connections", "stuck_loading", "connection_growth",
-            "user_sessions", "app_sessions")
+            "user_sessions", "app_sessions", "peak_app_sockets", "peak_glasses_sockets",
+            "leaked_subscriptions")
     if not snapshots:
         return CheckResult("leaks", Verdict.UNKNOWN, dict.fromkeys(keys),
                            summary="no /api/sessions snapshot in the history")
@@ -80,6 +87,63 @@ def check_leaks(
         "user_sessions": len(last.users),
         "app_sessions": len(all_apps),
     }
+    peaks, peak_examples, notes = _peaks(snapshots)
+    metrics.update(peaks)
     summary = (f"{zombies} zombie session(s), {orphans} orphan app connection(s), {stuck} "
                f"stuck loading, connection growth {growth}")
+    if notes:
+        summary += "; " + "; ".join(notes)
+    examples = peak_examples + examples
     return CheckResult("leaks", Verdict.PASS, metrics, tuple(examples[:max_examples]), summary)
+
+
+def _count(value: object) -> int:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+
+def _peaks(snapshots: list[Snapshot]) -> tuple[dict[str, int], list[Example], list[str]]:
+    """Peaks over every snapshot: sockets per app, glasses sockets per user, leaked sets."""
+    app_peak = glasses_peak = leaked_peak = 0
+    app_ex: Example | None = None
+    glasses_ex: Example | None = None
+    leaked_ex: Example | None = None
+    t0 = snapshots[0].t
+    for snap in snapshots:
+        at = f"{(snap.t - t0) / 1e9:.1f} wall s after the first probe"
+        for user in snap.users:
+            n = _count(user.get("glassesSockets"))
+            if n > glasses_peak:
+                glasses_peak = n
+                uid = str(user.get("userId", ""))
+                glasses_ex = Example("cloud", uid, "extra_glasses_sockets",
+                                     f"user {uid} held {n} glasses sockets ({at})")
+        for _uid, app in snap.apps():
+            n = _count(app.get("sockets"))
+            if n > app_peak:
+                app_peak = n
+                sid = str(app.get("sessionId", ""))
+                app_ex = Example("cloud", sid, "extra_app_sockets",
+                                 f"app session {sid} held {n} sockets ({app.get('state')}, {at})")
+        leaked = snap.body.get("leakedSubscriptions")
+        if isinstance(leaked, list) and len(leaked) > leaked_peak:
+            leaked_peak = len(leaked)
+            first = leaked[0] if isinstance(leaked[0], dict) else {}
+            leaked_ex = Example(
+                "cloud", str(first.get("userId", "")), "leaked_subscriptions",
+                f"{len(leaked)} subscription set(s) kept after dispose, e.g. "
+                f"{first.get('userId')} {first.get('packageName')}: "
+                f"{first.get('subscriptions')} ({at})")
+    examples: list[Example] = []
+    notes: list[str] = []
+    if app_peak > 1 and app_ex is not None:
+        examples.append(app_ex)
+        notes.append(f"up to {app_peak} sockets for one app")
+    if glasses_peak > 1 and glasses_ex is not None:
+        examples.append(glasses_ex)
+        notes.append(f"up to {glasses_peak} glasses sockets for one user")
+    if leaked_peak and leaked_ex is not None:
+        examples.append(leaked_ex)
+        notes.append(f"{leaked_peak} leaked subscription set(s)")
+    metrics = {"peak_app_sockets": app_peak, "peak_glasses_sockets": glasses_peak,
+               "leaked_subscriptions": leaked_peak}
+    return metrics, examples, notes

@@ -8,6 +8,22 @@
   all show up here.
 * ``duplicate_sessions``: distinct session ids with a ``duplicate_session`` event.
 * ``webhook_failures``: ``webhook fail`` events; ``starts``, ``start_failures``.
+
+Evidence for the known upstream defects (PROTOCOL.md §12), each example naming the symptom:
+
+* ``init_failures``: app ``init fail`` events with an error code from the cloud
+  (``tpa_connection_error``, e.g. D1's ``SESSION_NOT_FOUND``); ``init_failed_sessions``
+  counts the app sessions that never connected at all.
+* ``ended_without_stop``: app sessions closed 1000 ``"User session ended"`` with no
+  ``stop_request`` webhook since their last ``session_request`` (D13).
+* ``repeated_requests``: ``session_request`` webhooks for a session id within
+  ``repeat_window_s`` (option, scenario s, default 3) after the app answered the
+  previous one with an error (the SDK's 500): a start retried after it ended (D12).
+* ``loading_apps_not_list``: glasses ``ack``/``app_state`` events whose ``loadingApps``
+  was not a list (D11).
+* ``display_not_resent``: glasses reconnects (an ``ack`` on a later connection of a
+  client that had shown a display) with no display within ``resend_window_s`` (option,
+  scenario s, default 2) of the ack (D7).
 """
 
 from __future__ import annotations
@@ -17,6 +33,7 @@ from typing import Any
 
 from wsquake.history.frame import HistoryFrames
 from wsquake.scenarios.checkers.base import CheckResult, Example
+from wsquake.scenarios.checkers.lifecycle_evidence import defect_evidence
 from wsquake.scenarios.model import Scenario
 from wsquake.scenarios.thresholds import Verdict
 
@@ -53,13 +70,18 @@ def check_lifecycle(
         "starts": starts,
         "start_failures": starts - started,
     }
-    examples = tuple(
+    examples = [
         Example("apps", sid, "duplicate_session", "more than one live app session",
                 frames.excerpt(str(dups[dups["session_id"] == sid]["component"].iloc[0]), sid,
                                frames.start_ns, frames.end_ns))
         for sid in dup_ids[:max_examples]
-    )
+    ]
+    evidence = defect_evidence(frames, scenario, options)
+    metrics.update(evidence.metrics)
+    examples.extend(evidence.examples)
     verdict = Verdict.PASS if rate is not None else Verdict.UNKNOWN
     summary = (f"start success {rate}, {resurrections} resurrection(s), {len(dup_ids)} "
                "duplicate session(s)")
-    return CheckResult("lifecycle", verdict, metrics, examples, summary)
+    if evidence.notes:
+        summary += "; " + "; ".join(evidence.notes)
+    return CheckResult("lifecycle", verdict, metrics, tuple(examples[:max_examples]), summary)
