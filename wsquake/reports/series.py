@@ -38,15 +38,8 @@ import numpy as np
 import pandas as pd
 
 from wsquake.history.frame import HistoryFrames
-from wsquake.scenarios.checkers.base import episodes, phases
-from wsquake.scenarios.checkers.recovery import (
-    _PROCESS_TARGETS,
-    _data_frames,
-    _full_subscribes,
-    _one,
-    _streams_by_client,
-    _times_by_client,
-)
+from wsquake.scenarios.checkers.base import phases
+from wsquake.scenarios.checkers.recovery import recovery_cases as checker_recovery_cases
 from wsquake.scenarios.model import Scenario
 
 __all__ = [
@@ -201,42 +194,21 @@ _CASE_COLUMNS = ["component", "client_id", "role", "episode", "outcome", "detect
 def recovery_cases(frames: HistoryFrames, tb: Timebase,
                    roles: tuple[str, ...] = ("glasses", "app")) -> pd.DataFrame:
     """Every (client, episode) as the ``recovery`` checker judges it, phases in seconds."""
-    scenario = tb.scenario()
-    window = int(tb.recovery_window_s * tb.time_scale * 1e9)
-    data = _data_frames(frames)
-    sub_times = _times_by_client(_full_subscribes(frames))
-    ev = frames.events
-    rows: list[dict[str, object]] = []
-    for role in roles:
-        eps = episodes(frames, scenario, role)
-        if not eps:
-            continue
-        clients = frames.clients(role)
-        keys = list(zip(clients["component"].astype(str), clients["client_id"].astype(str),
-                        strict=True))
-        loss_times = _times_by_client(frames.losses[frames.losses["role"] == role])
-        own = ev[(ev["kind"] == "close") & (ev["role"] == role)
-                 & ~ev["stale"].astype("object").eq(True)]
-        close_times = _times_by_client(own)
-        ack_times = _times_by_client(frames.acks[frames.acks["role"] == role])
-        streams = _streams_by_client(data.get(role, pd.DataFrame()))
-        for i, ep in enumerate(eps):
-            closes = close_times if set(ep.targets) & _PROCESS_TARGETS else loss_times
-            for key in keys:
-                case = _one(key, role, ep.start_ns, ep.end_ns, ep.end_ns + window,
-                            closes.get(key), ack_times.get(key), sub_times.get(key),
-                            streams.get(key, {}))
-                rows.append({
-                    "component": key[0], "client_id": key[1], "role": role, "episode": i,
-                    "outcome": case.outcome,
-                    "detect_s": float(tb.duration(case.detect)),
-                    "reconnect_s": float(tb.duration(case.reconnect)),
-                    "resubscribe_s": float(tb.duration(case.resubscribe)),
-                    "caught_up_s": float(tb.duration(case.caught_up)),
-                    "ttr_s": float(tb.duration(case.total)),
-                    "detail": case.detail, "start_ns": case.start_ns,
-                    "deadline_ns": case.deadline_ns,
-                })
+    cases, _ = checker_recovery_cases(frames, tb.scenario(), roles)
+    rows: list[dict[str, object]] = [
+        {
+            "component": case.key[0], "client_id": case.key[1], "role": case.role,
+            "episode": case.episode, "outcome": case.outcome,
+            "detect_s": float(tb.duration(case.detect)),
+            "reconnect_s": float(tb.duration(case.reconnect)),
+            "resubscribe_s": float(tb.duration(case.resubscribe)),
+            "caught_up_s": float(tb.duration(case.caught_up)),
+            "ttr_s": float(tb.duration(case.total)),
+            "detail": case.detail, "start_ns": case.start_ns,
+            "deadline_ns": case.deadline_ns,
+        }
+        for case in cases
+    ]
     if not rows:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in _CASE_COLUMNS})
     return pd.DataFrame(rows, columns=_CASE_COLUMNS)

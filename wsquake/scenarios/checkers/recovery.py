@@ -60,7 +60,7 @@ _PROCESS_TARGETS = frozenset({"cloud", "apps", "glasses"})
 
 
 @dataclass(slots=True)
-class _Case:
+class RecoveryCase:
     key: _Key
     role: str
     outcome: str
@@ -73,6 +73,7 @@ class _Case:
     total: float = np.nan
     reconnected: bool = False
     detail: str = ""
+    episode: int = 0
 
 
 def _times_by_client(frame: pd.DataFrame) -> dict[_Key, np.ndarray]:
@@ -157,16 +158,18 @@ def _full_subscribes(frames: HistoryFrames) -> pd.DataFrame:
     return subs[full]
 
 
-def check_recovery(
-    frames: HistoryFrames, scenario: Scenario, options: Mapping[str, Any] | None = None
-) -> CheckResult:
-    options = options or {}
-    max_examples = int(options.get("max_examples", 3))
-    roles = tuple(options.get("roles", ("glasses", "app")))
+def recovery_cases(
+    frames: HistoryFrames, scenario: Scenario, roles: tuple[str, ...] = ("glasses", "app")
+) -> tuple[list[RecoveryCase], int]:
+    """Every (client, fault episode) judged, and the number of episodes.
+
+    The one definition of a case: the ``recovery`` check aggregates these, and the
+    reports draw them (time-to-recover CDF, phase breakdown, worst sessions).
+    """
     window = recovery_ns(scenario)
     data = _data_frames(frames)
     sub_times = _times_by_client(_full_subscribes(frames))
-    cases: list[_Case] = []
+    cases: list[RecoveryCase] = []
     n_episodes = 0
     for role in roles:
         eps = episodes(frames, scenario, role)
@@ -184,20 +187,31 @@ def check_recovery(
         close_times = _times_by_client(own)
         ack_times = _times_by_client(frames.acks[frames.acks["role"] == role])
         streams = _streams_by_client(data.get(role, pd.DataFrame()))
-        for ep in eps:
+        for index, ep in enumerate(eps):
             start, end, deadline = ep.start_ns, ep.end_ns, ep.end_ns + window
             process = bool(set(ep.targets) & _PROCESS_TARGETS)
             closes = close_times if process else loss_times
             for key in keys:
                 case = _one(key, role, start, end, deadline, closes.get(key),
                             ack_times.get(key), sub_times.get(key), streams.get(key, {}))
+                case.episode = index
                 cases.append(case)
+    return cases, n_episodes
+
+
+def check_recovery(
+    frames: HistoryFrames, scenario: Scenario, options: Mapping[str, Any] | None = None
+) -> CheckResult:
+    options = options or {}
+    max_examples = int(options.get("max_examples", 3))
+    roles = tuple(options.get("roles", ("glasses", "app")))
+    cases, n_episodes = recovery_cases(frames, scenario, roles)
     return _result(frames, scenario, cases, n_episodes, max_examples)
 
 
 def _one(key: _Key, role: str, start: int, end: int, deadline: int,
          losses: np.ndarray | None, acks: np.ndarray | None, subs: np.ndarray | None,
-         streams: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> _Case:
+         streams: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> RecoveryCase:
     loss = _first_at_or_after(losses, start)
     if not np.isnan(loss) and loss > deadline:
         loss = np.nan
@@ -207,8 +221,8 @@ def _one(key: _Key, role: str, start: int, end: int, deadline: int,
             ((t > end) & (t <= deadline)).any() for t, _ in before.values()
         )
         if not stalled:
-            return _Case(key, role, "not_affected", start, deadline)
-        case = _Case(key, role, "never", start, deadline, reconnected=True,
+            return RecoveryCase(key, role, "not_affected", start, deadline)
+        case = RecoveryCase(key, role, "never", start, deadline, reconnected=True,
                      detail="data stopped without a close")
         caught = _caught_up(before, end, end)
         if not np.isnan(caught):
@@ -217,7 +231,7 @@ def _one(key: _Key, role: str, start: int, end: int, deadline: int,
             case.outcome = "recovered" if caught <= deadline else "late"
         return case
     begin = max(float(end), loss)
-    case = _Case(key, role, "never", start, deadline, detect=loss - start)
+    case = RecoveryCase(key, role, "never", start, deadline, detect=loss - start)
     ack = _first_at_or_after(acks, loss)
     if np.isnan(ack):
         case.detail = "no new connection was acknowledged after the loss"
@@ -274,7 +288,7 @@ def _unprovoked_losses(frames: HistoryFrames, scenario: Scenario) -> int:
     return int((~explained).sum())
 
 
-def _result(frames: HistoryFrames, scenario: Scenario, cases: list[_Case], n_episodes: int,
+def _result(frames: HistoryFrames, scenario: Scenario, cases: list[RecoveryCase], n_episodes: int,
             max_examples: int) -> CheckResult:
     counts = {o: sum(c.outcome == o for c in cases)
               for o in ("recovered", "late", "never", "not_affected")}
