@@ -8,7 +8,8 @@ and ``wsquake report RUN_DIR`` re-renders a recorded run. Files:
 ``markdown``   ``report.md`` (also appended to ``$GITHUB_STEP_SUMMARY`` when asked)
 ``junit``      ``junit.xml`` (validated against ``schema/junit-10.xsd`` if ``xmlschema``
                is installed)
-``html``       ``report.html`` (+ ``index.html`` for suites): :mod:`wsquake.reports.html`
+``html``       ``report.html`` for one scenario; for a suite ``index.html`` plus one
+               ``<scenario dir>.html`` per scenario: :mod:`wsquake.reports.html`
 ``json``       ``baseline.json`` (``summary.json`` is the runner's)
 ``csv``        ``metrics.csv``, ``thresholds.csv``, ``scenarios.csv``, ``checks.csv``
                (+ ``.parquet`` with ``pyarrow``)
