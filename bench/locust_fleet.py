@@ -151,12 +151,15 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hold", type=float, default=30.0)
     parser.add_argument("--keep-going", action="store_true",
                         help="run every step even after one fails")
+    parser.add_argument("--keep", metavar="DIR",
+                        help="keep the logs and Locust CSVs in DIR (default: a temp dir)")
     args = parser.parse_args(argv)
     hard = raise_nofile()
     steps = [int(s) for s in args.steps.split(",")]
     print(f"RLIMIT_NOFILE {hard}; steps {steps}; spawn {args.spawn_rate}/s; hold {args.hold}s")
     with tempfile.TemporaryDirectory(prefix="wsquake-bench-") as tmp:
-        work = Path(tmp)
+        work = Path(args.keep) if args.keep else Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
         ready = AppsReady([PACKAGE])
         apps = ManagedProcess(
             "apps",
