@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "wsquake.simulators.cli",
     "wsquake.scenarios.cli",
     "wsquake.reports.cli",
+    "wsquake.load.cli",
 )
 
 
