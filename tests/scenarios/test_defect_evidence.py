@@ -138,3 +138,22 @@ def test_leaks_peaks_are_one_and_zero_on_a_healthy_cloud():
     result = run_check("leaks", h.frames(), SCENARIO)
     assert (result.metrics["peak_app_sockets"], result.metrics["peak_glasses_sockets"],
             result.metrics["leaked_subscriptions"]) == (1, 1, 0)
+
+
+def _rerun(asked: bool) -> Synth:
+    h = Synth().glasses_up(USER, 1, at=0.0)
+    h.add(0.1, "glasses-0", "app_state", "ok", USER, conn=1, loading="com.a", active="")
+    h.add(0.2, "glasses-0", "app_state", "ok", USER, conn=1, loading="", active="")
+    if asked:
+        h.add(1.0, "glasses-0", "start_app", "invoke", USER, conn=1, package="com.a")
+    return h.add(1.1, "glasses-0", "app_state", "ok", USER, conn=1, loading="com.a", active="")
+
+
+def test_an_app_back_in_loading_without_a_start_app_counts_as_a_rerun_start():
+    result = lifecycle(_rerun(asked=False))
+    assert result.metrics["starts_rerun"] == 1
+    assert any("the cloud ran the start again" in e.detail for e in result.examples)
+
+
+def test_an_app_back_in_loading_after_the_glasses_asked_is_not_a_rerun():
+    assert lifecycle(_rerun(asked=True)).metrics["starts_rerun"] == 0

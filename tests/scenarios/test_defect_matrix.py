@@ -187,3 +187,11 @@ def test_the_matrix_is_written_as_json_markdown_and_text(tmp_path: Path) -> None
     assert "| hyphenated-users | **clean-pass** |" in md
     txt = (tmp_path / MATRIX_TXT).read_text()
     assert "caught" in txt and "clean-pass" in txt and "\x1b[" not in txt
+
+
+def test_a_scenarios_own_switches_stay_on_in_its_clean_run_and_its_pairs() -> None:
+    _, scenarios = plan(defects=["D3"])
+    by_name = {s.name: s for s in scenarios}
+    assert by_name["clean-app-link-blackhole"].cloud.defects == ("sdk.hung_attempt_stalls",)
+    assert by_name["d3-app-link-blackhole"].cloud.defects == (
+        "sdk.hung_attempt_stalls", "no_pong_deadline")

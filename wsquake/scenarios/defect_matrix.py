@@ -104,7 +104,7 @@ DEFECT_MATRIX: tuple[DefectRow, ...] = (
               "leaks.leaked_subscriptions",
               "a disposed session's subscriptions stay in the map"),
     DefectRow("D10", ("duplicate_init_restart",), ("glasses-return-start-fails",),
-              "lifecycle.repeated_requests",
+              "lifecycle.starts_rerun",
               "connection_init on a fresh session reruns a failed start: an extra session_request"),
     DefectRow("D11", ("loading_apps_as_object",), ("baseline",),
               "lifecycle.loading_apps_not_list",
@@ -159,8 +159,10 @@ def planned_runs(matrix: Sequence[DefectRow] = DEFECT_MATRIX) -> list[PlannedRun
 
 
 def with_switches(scenario: Scenario, switches: Iterable[str], name: str) -> Scenario:
-    """``scenario`` renamed, on the ``fixed`` profile with exactly ``switches`` on."""
-    cloud = dataclasses.replace(scenario.cloud, defects=tuple(switches), profile="fixed")
+    """``scenario`` renamed, on the ``fixed`` profile, with ``switches`` on besides the
+    ones the scenario itself names (the clean run is the catalog scenario as it is)."""
+    defects = tuple(dict.fromkeys((*scenario.cloud.defects, *switches)))
+    cloud = dataclasses.replace(scenario.cloud, defects=defects, profile="fixed")
     return dataclasses.replace(scenario, name=name, cloud=cloud)
 
 

@@ -24,6 +24,8 @@ Evidence for the known upstream defects (PROTOCOL.md §12), each example naming 
 * ``display_not_resent``: glasses reconnects (an ``ack`` on a later connection of a
   client that had shown a display) with no display within ``resend_window_s`` (option,
   scenario s, default 2) of the ack (D7).
+* ``starts_rerun``: apps back in ``loading`` on the same glasses connection after their
+  start ended, with no ``start_app`` from the glasses in between (D10).
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ def defect_evidence(
     if ev.empty:
         out.metrics.update(init_failures=0, init_failed_sessions=0, ended_without_stop=0,
                            repeated_requests=0, loading_apps_not_list=0,
-                           display_not_resent=0)
+                           display_not_resent=0, starts_rerun=0)
         return out
     kind, outcome = ev["kind"].astype(str), ev["outcome"].astype(str)
     role = ev["role"].astype(str)
@@ -62,6 +62,7 @@ def defect_evidence(
     window_s = float(options.get("repeat_window_s", 3.0))
     _repeated_requests(frames, ev, kind, outcome, window_s * scenario.time_scale * 1e9, out)
     _loading_not_list(frames, ev, kind, role, out)
+    _starts_rerun(frames, ev, kind, outcome, role, out)
     resend_s = float(options.get("resend_window_s", 2.0))
     _display_not_resent(frames, ev, kind, outcome, role,
                         resend_s * scenario.time_scale * 1e9, out)
@@ -190,6 +191,45 @@ def _display_not_resent(frames: HistoryFrames, ev: pd.DataFrame, kind: pd.Series
             f"glasses {client} reconnected and got no display within "
             f"{window_ns / 1e9:.2f} wall s (the cloud did not re-send it)",
             frames.excerpt(comp, client, t - 10**9, t + 2 * 10**9)))
+
+
+def _starts_rerun(frames: HistoryFrames, ev: pd.DataFrame, kind: pd.Series,
+                  outcome: pd.Series, role: pd.Series, out: Evidence) -> None:
+    """Apps that go back to ``loading`` on the same glasses connection after their start
+    ended, with no ``start_app`` from the glasses in between: the cloud ran the start
+    again by itself (D10: ``connection_init`` on a fresh session reruns its starts)."""
+    rows = ev[(role == "glasses") & (((kind == "app_state") & (outcome == "ok"))
+                                     | ((kind == "start_app") & (outcome == "invoke")))]
+    reruns: list[tuple[str, str, str, int]] = []
+    loading_col = _col(rows, "loading").tolist()
+    package_col = _col(rows, "package").tolist()
+    state: dict[tuple[str, str, int, str], str] = {}
+    for comp, client, conn, k, t, loading, package in zip(
+            rows["component"].astype(str), rows["client_id"].astype(str),
+            rows["conn"].astype("int64"), rows["kind"].astype(str), rows["t"],
+            loading_col, package_col, strict=True):
+        if k == "start_app":
+            state[(comp, client, int(conn), str(package))] = "asked"
+            continue
+        now = {p for p in str(loading or "").split(",") if p}
+        for key in [key for key in state if key[:3] == (comp, client, int(conn))]:
+            if key[3] not in now and state[key] == "loading":
+                state[key] = "ended"
+        for pkg in now:
+            key = (comp, client, int(conn), pkg)
+            if state.get(key) == "ended":
+                reruns.append((comp, client, pkg, int(t)))
+            state[key] = "loading"
+    out.metrics["starts_rerun"] = len(reruns)
+    if not reruns:
+        return
+    out.notes.append(f"{len(reruns)} app start(s) run again by the cloud after they ended")
+    for comp, client, pkg, t in reruns[:3]:
+        out.examples.append(Example(
+            comp, client, "start_rerun",
+            f"{pkg} went back to loading for {client} after its start had ended, with no "
+            "start_app from the glasses: the cloud ran the start again",
+            frames.excerpt(comp, client, t - 3 * 10**9, t + 10**9)))
 
 
 def _loading_not_list(frames: HistoryFrames, ev: pd.DataFrame, kind: pd.Series,
