@@ -195,3 +195,26 @@ def test_a_scenarios_own_switches_stay_on_in_its_clean_run_and_its_pairs() -> No
     assert by_name["clean-app-link-blackhole"].cloud.defects == ("sdk.hung_attempt_stalls",)
     assert by_name["d3-app-link-blackhole"].cloud.defects == (
         "sdk.hung_attempt_stalls", "no_pong_deadline")
+
+
+# --- the command line (refusals happen before anything starts) ---------------------------------
+
+
+def test_suite_defects_refuses_an_unknown_defect_id_with_exit_64(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from wsquake.cli import main
+
+    assert main(["suite", "defects", "--only", "D1,D42", "--out", str(tmp_path)]) == 64
+    assert "unknown defect 'D42'" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_suite_defects_refuses_a_foreign_cloud_with_exit_64(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from wsquake.cli import main
+
+    code = main(["suite", "defects", "--cloud-url", "http://127.0.0.1:9", "--out", str(tmp_path)])
+    assert code == 64
+    assert "--cloud-url cannot be used" in capsys.readouterr().err
