@@ -183,6 +183,8 @@ class Stack:
     async def spawn(self, name: str, argv: list[str], cpus: set[int] | None) -> Child:
         if self.args.uvloop:
             argv = [sys.executable, "-c", UVLOOP_LAUNCHER, *argv[len(WSQUAKE) - 2:]]
+        if os.environ.get("FLEET_BENCH_LAUNCHER"):  # experiments: a script in place of -m
+            argv = [sys.executable, os.environ["FLEET_BENCH_LAUNCHER"], *argv[len(WSQUAKE) - 2:]]
         with (self.run_dir / f"{name}.stderr").open("wb") as stderr:  # noqa: ASYNC230
             proc = await asyncio.create_subprocess_exec(
                 *argv, stdout=asyncio.subprocess.PIPE, stderr=stderr, cwd=ROOT
@@ -424,7 +426,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true",
                         help="200 users, 10 s window (a smoke run, ~30 s)")
     parser.add_argument("--users", type=int, default=5000, help="fleet size (default 5000)")
-    parser.add_argument("--ramp", type=float, default=100.0, help="users started per second")
+    parser.add_argument("--ramp", type=float, default=50.0, help="users started per second")
     parser.add_argument("--window", type=float, default=30.0, help="measured seconds")
     parser.add_argument("--settle", type=float, default=5.0,
                         help="seconds between the end of the ramp and the window")

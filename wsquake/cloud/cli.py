@@ -17,6 +17,7 @@ from wsquake.cloud.defects import parse_defect_names
 from wsquake.cloud.server import CloudServer
 from wsquake.cloud.settings import DEFECT_NAMES, CloudSettings, load_cloud_settings
 from wsquake.config import ConfigError
+from wsquake.gc_policy import server_gc
 
 __all__ = ["add_parser", "run"]
 
@@ -72,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"wsquake cloud: bad config: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        asyncio.run(serve(settings))
+        with server_gc():
+            asyncio.run(serve(settings))
     except OSError as exc:
         print(f"wsquake cloud: cannot listen: {exc}", file=sys.stderr)
         return EXIT_HARNESS_ERROR

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from typing import Any, TextIO
 
 from wsquake.config import ConfigError
+from wsquake.gc_policy import server_gc
 from wsquake.simulators.app_fleet import AppFleet, AppFleetSettings, load_app_fleet_settings
 from wsquake.simulators.app_server import AppServerError, SdkProfile
 
@@ -110,7 +111,8 @@ def run_apps(args: argparse.Namespace) -> int:
         print(f"wsquake apps: bad arguments: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        asyncio.run(serve_apps(settings, duration=args.duration, every=args.status_every))
+        with server_gc():
+            asyncio.run(serve_apps(settings, duration=args.duration, every=args.status_every))
     except OSError as exc:
         print(f"wsquake apps: cannot listen: {exc}", file=sys.stderr)
         return EXIT_HARNESS_ERROR

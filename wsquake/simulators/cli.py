@@ -21,6 +21,7 @@ import sys
 from typing import Any, TextIO
 
 from wsquake.config import ConfigError
+from wsquake.gc_policy import server_gc
 from wsquake.history import HistoryError
 from wsquake.protocol import PolicyError
 from wsquake.simulators.exceptions import SimulatorConfigError
@@ -121,7 +122,8 @@ def run_glasses(args: argparse.Namespace) -> int:
         print("wsquake glasses: bad settings: --status-every: must be > 0", file=sys.stderr)
         return EXIT_USAGE
     try:
-        asyncio.run(run_fleet(settings, status_every=args.status_every))
+        with server_gc():
+            asyncio.run(run_fleet(settings, status_every=args.status_every))
     except (OSError, HistoryError) as exc:
         print(f"wsquake glasses: {exc}", file=sys.stderr)
         return EXIT_HARNESS_ERROR
