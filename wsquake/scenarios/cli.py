@@ -170,6 +170,16 @@ def run_list(args: argparse.Namespace, out: TextIO | None = None) -> int:
         budget = "-" if suite.budget_s is None else f"{suite.budget_s:.0f}"
         suites.add_row(suite.name, f"{estimate_wall_s(scenarios):.0f}", budget,
                        ", ".join(s.name for s in scenarios))
+    from wsquake.scenarios.defect_matrix import DEFECT_MATRIX, plan
+
+    try:
+        _, matrix = plan()
+        suites.add_row("defects", f"{estimate_wall_s(matrix):.0f}", "480",
+                       f"known-defect matrix: D1-D{len(DEFECT_MATRIX)} × detecting "
+                       f"scenario + clean runs ({len(matrix)} runs)")
+    except ScenarioError as exc:
+        problems += 1
+        suites.add_row("defects", "-", "-", f"[red]{exc}[/red]")
     console.print(suites)
     return 0 if not problems else EXIT_HARNESS_ERROR
 
