@@ -17,6 +17,11 @@ __all__ = ["HealthMonitor"]
 
 logger = logging.getLogger(__name__)
 
+#: Sockets pinged per slice of a round; the loop runs other work between slices. One
+#: synchronous round over 10,000 sockets (5,000 users with one app each) stopped the
+#: cloud for about a second every ``ping_interval_s``, and the probe p99 with it.
+ROUND_SLICE = 250
+
 
 class HealthMonitor:
     def __init__(self, core: CloudCore) -> None:
@@ -43,6 +48,15 @@ class HealthMonitor:
         for conn in list(self.core.connections):
             self.check(conn)
 
+    async def round_sliced(self) -> None:
+        """:meth:`round` in slices of ``ROUND_SLICE`` sockets, yielding between them."""
+        conns = list(self.core.connections)
+        for start in range(0, len(conns), ROUND_SLICE):
+            if start:
+                await asyncio.sleep(0)
+            for conn in conns[start : start + ROUND_SLICE]:
+                self.check(conn)
+
     async def run(self) -> None:
         interval = self.core.timings.scaled("ping_interval_s")
         if interval <= 0:
@@ -50,6 +64,6 @@ class HealthMonitor:
         while True:
             await asyncio.sleep(interval)
             try:
-                self.round()
+                await self.round_sliced()
             except Exception:
                 logger.exception("health round failed")
