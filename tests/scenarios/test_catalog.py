@@ -36,7 +36,7 @@ def test_catalog_lists_every_issue_scenario() -> None:
     assert catalog_names() == sorted(catalog_names())
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize("name", catalog_names())
 def test_catalog_scenario_loads_validates_and_is_documented(name) -> None:
     scenario = load_scenario(name)
     assert scenario.name == name
@@ -44,8 +44,9 @@ def test_catalog_scenario_loads_validates_and_is_documented(name) -> None:
     module = importlib.import_module(f"wsquake.scenarios.catalog.{name.replace('-', '_')}")
     doc = module.__doc__ or ""
     assert "Expected" in doc and "§" in doc, "docstring: behaviour exercised and verdict"
-    assert 0.05 <= scenario.time_scale <= 0.2
-    assert scenario.wall_s(scenario.duration_s()) < 30
+    if "soak" not in scenario.tags:  # a soak is long on purpose (full suite only)
+        assert 0.05 <= scenario.time_scale <= 0.2
+        assert scenario.wall_s(scenario.duration_s()) < 30
     symbols = scenario.symbols()
     for check in scenario.checks:
         for threshold in check.thresholds:
