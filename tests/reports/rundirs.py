@@ -1,6 +1,6 @@
 """Synthetic run directories for report tests (H14's HTML tests import these too).
 
-A run directory is what the runner writes (docs/readme/running.md): ``summary.json``
+A run directory is what the runner writes (docs/running.md): ``summary.json``
 (schema 1) and, per scenario, ``<dir>/history.jsonl``. Builders::
 
     root = write_run(tmp_path, [passing(), failing(), unknown(), interrupted(),

@@ -76,7 +76,7 @@ def test_loader_rejects_a_missing_file_and_a_non_python_file(tmp_path) -> None:
 
 
 def test_loader_loads_the_readme_example_which_fits_in_30_lines(tmp_path) -> None:
-    doc = (Path(__file__).parents[2] / "docs/readme/scenarios.md").read_text()
+    doc = (Path(__file__).parents[2] / "docs/scenarios.md").read_text()
     block = doc.split("### Write your own")[1].split("```python\n")[1].split("```")[0]
     assert len(block.splitlines()) < 30
     scenario = load_scenario(write(tmp_path, block))

@@ -139,7 +139,7 @@ async def test_memory_history_wait_for_returns_a_later_event() -> None:
 
 
 def test_readme_schema_table_matches_the_code() -> None:
-    readme = Path(__file__).resolve().parents[2] / "docs" / "readme" / "history.md"
+    readme = Path(__file__).resolve().parents[2] / "docs" / "history.md"
     rows = {}
     for line in readme.read_text().splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]

@@ -1,6 +1,6 @@
 """The history of a run: typed events, the JSON-lines writer and the reader.
 
-See ``docs/readme/history.md`` for the schema table (kind -> outcomes -> fields).
+See ``docs/history.md`` for the schema table (kind -> outcomes -> fields).
 """
 
 from wsquake.history.events import (

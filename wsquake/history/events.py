@@ -10,7 +10,7 @@ fields are flat JSON scalars beside them::
 Client actions are recorded Jepsen style: an ``invoke`` and then an outcome of the same
 kind (``ok``, ``fail`` or ``info`` = unknown); observations are ``info`` (or ``ok``).
 :data:`SCHEMA` says which outcomes each kind allows and which fields it requires; the
-table in ``docs/readme/history.md`` documents it for people.
+table in ``docs/history.md`` documents it for people.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ JUnit, CSV/Parquet, HTML; and run-to-run comparison (:mod:`.compare`).
 
 Every report is built only from the :class:`~wsquake.reports.model.RunModel` frames (the
 run's ``summary.json`` and each scenario's ``history.jsonl``), so any run can be
-re-rendered later with ``wsquake report RUN_DIR``. Docs: ``docs/readme/reports.md``.
+re-rendered later with ``wsquake report RUN_DIR``. Docs: ``docs/reports.md``.
 """
 
 from __future__ import annotations

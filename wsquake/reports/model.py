@@ -1,6 +1,6 @@
 """A run directory as pandas DataFrames: the one input of every report.
 
-:func:`load_run` reads ``summary.json`` (schema 1, docs/readme/running.md) of a run
+:func:`load_run` reads ``summary.json`` (schema 1, docs/running.md) of a run
 directory — a whole suite, or one scenario when given ``<run>/<scenario>/`` — into a
 :class:`RunModel`:
 

@@ -1,6 +1,6 @@
 """Scenarios: the model, thresholds, loader, checkers and the catalog.
 
-See ``docs/readme/scenarios.md`` and ``docs/readme/checkers.md``.
+See ``docs/scenarios.md`` and ``docs/checkers.md``.
 """
 
 from wsquake.scenarios.exceptions import CheckError, ScenarioError, ScenariosError, ThresholdError

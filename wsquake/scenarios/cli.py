@@ -93,7 +93,7 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
                         help="no live view (plain progress lines only when not a TTY)")
     parser.add_argument("--baseline", type=Path, metavar="FILE",
                         help="compare with this baseline.json / summary.json / run directory "
-                        "after the run; exit 3 on a regression (docs/readme/reports.md)")
+                        "after the run; exit 3 on a regression (docs/reports.md)")
     parser.add_argument("--rules", type=Path, metavar="FILE",
                         help="regression rules for --baseline (TOML or JSON)")
 
@@ -117,7 +117,7 @@ def add_parser(subparsers: Any) -> None:
     p_suite = subparsers.add_parser(
         "suite", help="run a suite (smoke, regression, full, defects)",
         description="Run a named suite of catalog scenarios at the suite's time scale. "
-        "'defects' runs the known-defect matrix (docs/readme/defect-matrix.md): exit 0 only "
+        "'defects' runs the known-defect matrix (docs/defect-matrix.md): exit 0 only "
         "when every defect is caught and the clean cloud passes.",
     )
     p_suite.add_argument("suite", metavar="NAME", help=", ".join((*SUITES, "defects")))

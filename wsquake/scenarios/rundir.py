@@ -4,7 +4,7 @@ Layout (one run = one ``wsquake run`` / ``wsquake suite``; scenarios run one aft
 other, each in its own folder)::
 
     runs/<run-id>/
-        summary.json            verdicts, checks, thresholds (docs/readme/running.md)
+        summary.json            verdicts, checks, thresholds (docs/running.md)
         journal.jsonl           what the runner did and when (every start/stop/fault)
         history.jsonl           every scenario's merged history, in time order
         <scenario>/             one per scenario (a repeated name gets "-2", "-3", …)

@@ -2,7 +2,7 @@
 
 ``CHECKERS`` maps each check name (``model.CHECK_NAMES``) to its function;
 :func:`run_check` runs one and applies the scenario's thresholds; :func:`run_checks` runs
-every check the scenario lists. Definitions: ``docs/readme/checkers.md``.
+every check the scenario lists. Definitions: ``docs/checkers.md``.
 """
 
 from __future__ import annotations
