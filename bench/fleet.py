@@ -31,6 +31,7 @@ children inherit it). Every child is stopped on every exit path (Ctrl-C included
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import asyncio
 import contextlib
 import json
@@ -446,6 +447,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep", metavar="DIR", default=None,
                         help="keep each run directory (histories) under DIR")
     args = parser.parse_args(argv)
+    if args.uvloop and importlib.util.find_spec("uvloop") is None:
+        parser.error("--uvloop needs the uvloop package (pip install 'uvloop>=0.19,<1'); "
+                     "it is not a project dependency")
     if args.quick:
         args.users, args.window, args.settle = 200, 10.0, 2.0
     if args.users < 1 or args.ramp <= 0 or args.window <= 0:
