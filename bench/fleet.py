@@ -31,9 +31,9 @@ children inherit it). Every child is stopped on every exit path (Ctrl-C included
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import asyncio
 import contextlib
+import importlib.util
 import json
 import math
 import os
