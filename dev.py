@@ -80,7 +80,7 @@ def cmd_test(extra: list[str]) -> int:
     ensure_venv()
     ensure_node_deps()
     checks = [
-        [str(BIN / "ruff"), "check", "wsquake", "tests", "bench", "dev.py"],
+        [str(BIN / "ruff"), "check", "wsquake", "tests", "bench", "dev.py", "locustfile.py"],
         [str(BIN / "mypy")],
         [str(PYTHON), "-m", "pytest", *extra],
     ]
