@@ -41,6 +41,8 @@ from websockets.frames import Frame, Opcode
 from websockets.http11 import Response as HttpResponse
 from websockets.uri import parse_uri
 
+from wsquake.asgi_server import EmbeddedServer
+
 logger = logging.getLogger(__name__)
 
 Message = dict[str, Any]
@@ -425,39 +427,6 @@ class Webhook:
         return str(self.body.get("type"))
 
 
-class _QuietServer(uvicorn.Server):
-    """Uvicorn for tests: no process-wide signal handlers (the test process owns those),
-    no 0.1 s polling loop and no fixed sleep on shutdown, so a test's teardown is quick.
-    """
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.exit_requested = asyncio.Event()
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Any:
-        yield
-
-    async def main_loop(self) -> None:
-        await self.on_tick(0)  # sets the Date header once
-        await self.exit_requested.wait()
-
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        for server in self.servers:
-            server.close()
-        for sock in sockets or []:
-            sock.close()
-        for connection in list(self.server_state.connections):
-            connection.shutdown()
-        pending = list(self.server_state.tasks)
-        if pending:
-            _, late = await asyncio.wait(pending, timeout=self.config.timeout_graceful_shutdown)
-            for task in late:
-                task.cancel()
-            if late:
-                await asyncio.wait(late)
-
-
 class AppServerPeer:
     """A real app server on 127.0.0.1:0 recording webhooks; SDK-like by default.
 
@@ -488,7 +457,7 @@ class AppServerPeer:
         self._socket_inbox: asyncio.Queue[AppSocket] = asyncio.Queue()
         self._tg: asyncio.TaskGroup | None = None
         self._stack = contextlib.AsyncExitStack()
-        self._server: _QuietServer | None = None
+        self._server: EmbeddedServer | None = None
         self.port = 0
 
     @property
@@ -520,7 +489,7 @@ class AppServerPeer:
             timeout_graceful_shutdown=1,
             ws="none",
         )
-        self._server = _QuietServer(config)
+        self._server = EmbeddedServer(config)
         try:
             self._tg = await self._stack.enter_async_context(asyncio.TaskGroup())
             self._stack.push_async_callback(self._shutdown)
@@ -544,8 +513,7 @@ class AppServerPeer:
                     async with asyncio.timeout(3):
                         await app_socket.close()
         if self._server is not None:
-            self._server.should_exit = True
-            self._server.exit_requested.set()
+            self._server.request_exit()
 
     # -- awaitables for tests
 

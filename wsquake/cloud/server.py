@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
+from wsquake.asgi_server import EmbeddedServer
 from wsquake.cloud.app_socket import AppSocketHandler
 from wsquake.cloud.apps import AppManager
 from wsquake.cloud.core import CloudCore
@@ -38,7 +39,6 @@ from wsquake.cloud.snapshot import refresh_gauges, sessions_snapshot
 from wsquake.cloud.transport import (
     make_protocol_class,
 )
-from wsquake.cloud.uvicorn_server import EmbeddedServer
 from wsquake.cloud.webhooks import WebhookClient
 from wsquake.protocol.codes import CloseCode
 
@@ -166,14 +166,7 @@ class CloudServer:
             tg.create_task(self.health.run(), name="health-monitor"),
             tg.create_task(self.registration_api.sweep_forever(), name="registration-sweep"),
         ]
-        ready = asyncio.ensure_future(server.ready.wait())
-        try:
-            async with asyncio.timeout(STARTUP_TIMEOUT_S):
-                await asyncio.wait({ready, self._serve_task}, return_when="FIRST_COMPLETED")
-        finally:
-            ready.cancel()
-        if not server.ready.is_set():
-            raise RuntimeError("uvicorn stopped during startup")
+        await server.wait_started(self._serve_task, STARTUP_TIMEOUT_S)
         logger.info("cloud listening on %s", self.url)
         defects = active_defects(self.settings)
         if defects:

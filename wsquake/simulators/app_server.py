@@ -47,6 +47,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from wsquake.asgi_server import EmbeddedServer
 from wsquake.config import ConfigError
 from wsquake.history import EventKind, History, NullHistory, Outcome
 from wsquake.protocol import (
@@ -91,14 +92,6 @@ FAULTS_PATH = "/_wsquake/faults"
 """*(project)* runtime webhook faults: ``GET`` shows, ``POST {webhookDelayS?,
 failNextWebhooks?}`` sets them (delay in wall seconds)."""
 HTTP_TIMEOUT_S = 10.0
-
-
-class _QuietServer(uvicorn.Server):
-    """uvicorn without process-wide signal handlers (the CLI owns those)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Any:
-        yield
 
 
 @dataclass(slots=True)
@@ -148,7 +141,7 @@ class AppServer:
         self.registration: TpaRegistration | None = None
         self._stack: contextlib.AsyncExitStack | None = None
         self._tg: asyncio.TaskGroup | None = None
-        self._server: _QuietServer | None = None
+        self._server: EmbeddedServer | None = None
         self._serve_task: asyncio.Task[None] | None = None
         self._http: httpx.AsyncClient | None = None
         self._closing = False
@@ -233,20 +226,19 @@ class AppServer:
             timeout_graceful_shutdown=1,
             ws="none",
         )
-        server = _QuietServer(config)
+        server = EmbeddedServer(config)
         self._server = server
         stack.push_async_callback(self._shutdown)
         self._serve_task = tg.create_task(self._serve(server, sock), name="app-server-http")
-        async with asyncio.timeout(STARTUP_TIMEOUT_S):
-            while not server.started:
-                if self._serve_task.done():
-                    raise AppServerError(f"{self.package_name}: HTTP server stopped at startup")
-                await asyncio.sleep(0.005)
+        try:
+            await server.wait_started(self._serve_task, STARTUP_TIMEOUT_S)
+        except RuntimeError as exc:
+            raise AppServerError(f"{self.package_name}: HTTP server stopped at startup") from exc
         logger.info("app server %s listening on %s", self.package_name, self.webhook_url)
         if self.settings.register_with:
             await self.register()
 
-    async def _serve(self, server: uvicorn.Server, sock: socket.socket) -> None:
+    async def _serve(self, server: EmbeddedServer, sock: socket.socket) -> None:
         try:
             await server.serve(sockets=[sock])
         except (Exception, SystemExit) as exc:
@@ -266,7 +258,7 @@ class AppServer:
                 self._fold(session)
         self._all.clear()
         if self._server is not None:
-            self._server.should_exit = True
+            self._server.request_exit()
         if self._heartbeat_task is not None:
             self._heartbeat_task.cancel()
         if self._serve_task is not None:

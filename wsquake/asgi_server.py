@@ -1,9 +1,10 @@
 """uvicorn, embedded: readiness and exit as events instead of polled flags.
 
 Stock ``uvicorn.Server`` installs process-wide signal handlers, polls ``should_exit``
-every 0.1 s and sleeps a fixed 0.1 s on shutdown; an embedded cloud (several per test
-process) wants none of that. The owner calls :meth:`request_exit`; signals are the
-owner's business (the CLI handles them).
+every 0.1 s and sleeps a fixed 0.1 s on shutdown; an embedded server (the cloud, the
+simulated app servers, test peers: several per process) wants none of that. The owner
+runs :meth:`serve` in a task it owns, awaits :meth:`wait_started`, and calls
+:meth:`request_exit`; signals are the owner's business (the CLIs handle them).
 """
 
 from __future__ import annotations
@@ -36,6 +37,17 @@ class EmbeddedServer(uvicorn.Server):
     def request_exit(self) -> None:
         self.should_exit = True
         self._exit.set()
+
+    async def wait_started(self, serving: asyncio.Task[None], within_s: float) -> None:
+        """Return once listening; raise if ``serving`` ended first or ``within_s`` passed."""
+        ready = asyncio.ensure_future(self.ready.wait())
+        try:
+            async with asyncio.timeout(within_s):
+                await asyncio.wait({ready, serving}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ready.cancel()
+        if not self.ready.is_set():
+            raise RuntimeError("uvicorn stopped during startup")
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
