@@ -20,6 +20,7 @@ from wsquake.history.writer import (
     HistoryWriter,
     MemoryHistory,
     NullHistory,
+    Recorder,
 )
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "BoundHistory",
     "EventKind",
     "History",
+    "Recorder",
     "HistoryClosedError",
     "HistoryError",
     "HistoryEvent",

@@ -31,6 +31,7 @@ from wsquake.history.exceptions import HistoryClosedError, HistoryError
 
 __all__ = [
     "BoundHistory",
+    "Recorder",
     "History",
     "HistoryWriter",
     "MemoryHistory",
@@ -61,8 +62,10 @@ class History(Protocol):
     ) -> HistoryEvent: ...
 
 
-class _Recorder:
-    """Shared part: builds events with the injected clock and notifies listeners."""
+class Recorder:
+    """The one way events are made: :meth:`record` builds and validates an event with the
+    injected clock, notifies listeners, and hands it to :meth:`_keep`. Kinds of history
+    differ only in :meth:`_keep` (and :meth:`_check_open`)."""
 
     def __init__(self, component: str, *, clock_ns: Callable[[], int] = time.time_ns) -> None:
         if not isinstance(component, str) or not component:
@@ -100,7 +103,17 @@ class _Recorder:
         conn: int = 0,
         **fields: Scalar,
     ) -> HistoryEvent:
-        raise NotImplementedError
+        """Build, validate and timestamp one event, notify listeners, then keep it."""
+        self._check_open()
+        event = self._make(kind, outcome, client_id, session_id, conn, fields)
+        self._keep(event)
+        return event
+
+    def _check_open(self) -> None:
+        """Raise if events cannot be recorded now (before anything is built)."""
+
+    def _keep(self, event: HistoryEvent) -> None:
+        """Store the event; the base keeps nothing."""
 
     def _make(
         self,
@@ -126,27 +139,14 @@ class _Recorder:
         return event
 
 
-class NullHistory(_Recorder):
+class NullHistory(Recorder):
     """Validates and returns events but keeps nothing."""
 
     def __init__(self, component: str = "null", **kwargs: Callable[[], int]) -> None:
         super().__init__(component, **kwargs)
 
-    def record(
-        self,
-        kind: EventKind,
-        outcome: Outcome,
-        /,
-        *,
-        client_id: str = "",
-        session_id: str = "",
-        conn: int = 0,
-        **fields: Scalar,
-    ) -> HistoryEvent:
-        return self._make(kind, outcome, client_id, session_id, conn, fields)
 
-
-class MemoryHistory(_Recorder):
+class MemoryHistory(Recorder):
     """Keeps every event in :attr:`events`; ``await wait_for(pred)`` for tests."""
 
     def __init__(self, component: str = "memory", **kwargs: Callable[[], int]) -> None:
@@ -155,20 +155,8 @@ class MemoryHistory(_Recorder):
         self._waiters: list[tuple[Callable[[HistoryEvent], bool], asyncio.Future[HistoryEvent]]]
         self._waiters = []
 
-    def record(
-        self,
-        kind: EventKind,
-        outcome: Outcome,
-        /,
-        *,
-        client_id: str = "",
-        session_id: str = "",
-        conn: int = 0,
-        **fields: Scalar,
-    ) -> HistoryEvent:
-        event = self._make(kind, outcome, client_id, session_id, conn, fields)
+    def _keep(self, event: HistoryEvent) -> None:
         self.append(event)
-        return event
 
     def append(self, event: HistoryEvent) -> None:
         """Keep an event made elsewhere (wakes matching waiters)."""
@@ -177,7 +165,7 @@ class MemoryHistory(_Recorder):
             if not fut.done() and pred(event):
                 fut.set_result(event)
 
-    def observe(self, recorder: _Recorder) -> Callable[[], None]:
+    def observe(self, recorder: Recorder) -> Callable[[], None]:
         """Mirror every event ``recorder`` records from now on (e.g. a HistoryWriter, so
         a test can ``wait_for`` what goes to the file); returns a remover."""
         return recorder.add_listener(self.append)
@@ -207,7 +195,7 @@ class MemoryHistory(_Recorder):
             self._waiters.remove(entry)
 
 
-class HistoryWriter(_Recorder):
+class HistoryWriter(Recorder):
     """Append-only JSON-lines history file for one component.
 
     ``record()`` only appends to an in-memory buffer. The owned flush task writes the
@@ -311,22 +299,13 @@ class HistoryWriter(_Recorder):
 
     # -- recording ---------------------------------------------------------------
 
-    def record(
-        self,
-        kind: EventKind,
-        outcome: Outcome,
-        /,
-        *,
-        client_id: str = "",
-        session_id: str = "",
-        conn: int = 0,
-        **fields: Scalar,
-    ) -> HistoryEvent:
+    def _check_open(self) -> None:
         if not self._open:
             raise HistoryClosedError(
                 f"history writer {self.component!r} ({self.path}) is not open"
             )
-        event = self._make(kind, outcome, client_id, session_id, conn, fields)
+
+    def _keep(self, event: HistoryEvent) -> None:
         self._buffer.append(event.to_json_line() + "\n")
         if (
             len(self._buffer) >= self._max_buffered
@@ -334,7 +313,6 @@ class HistoryWriter(_Recorder):
         ):
             assert self._wake is not None
             self._wake.set()
-        return event
 
     @property
     def buffered(self) -> int:

@@ -2,8 +2,8 @@
 
 The asyncio :class:`~wsquake.history.HistoryWriter` needs an event loop; Locust runs on
 gevent, so its master appends the few events it records (recoveries, summaries) straight
-to the file, one flushed line each. Events are built and validated by the same
-:class:`~wsquake.history.NullHistory` recorder as everywhere else.
+to the file, one flushed line each. It is a
+:class:`~wsquake.history.Recorder`, so events are built and validated as everywhere else.
 """
 
 from __future__ import annotations
@@ -12,24 +12,20 @@ import threading
 from pathlib import Path
 from typing import IO
 
-from wsquake.history import EventKind, HistoryEvent, NullHistory, Outcome, Scalar
+from wsquake.history import HistoryEvent, Recorder
 
 __all__ = ["LineHistory"]
 
 
-class LineHistory:
+class LineHistory(Recorder):
     """Append-only history file of one component, written line by line."""
 
     def __init__(self, path: str | Path, component: str) -> None:
+        super().__init__(component)
         self.path = Path(path)
-        self._events = NullHistory(component)
         self._lock = threading.Lock()
         self._file: IO[str] | None = None
         self.written = 0
-
-    @property
-    def component(self) -> str:
-        return self._events.component
 
     def open(self) -> LineHistory:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -42,24 +38,14 @@ class LineHistory:
                 self._file.close()
                 self._file = None
 
-    def record(
-        self,
-        kind: EventKind,
-        outcome: Outcome,
-        /,
-        *,
-        client_id: str = "",
-        session_id: str = "",
-        conn: int = 0,
-        **fields: Scalar,
-    ) -> HistoryEvent:
-        event = self._events.record(
-            kind, outcome, client_id=client_id, session_id=session_id, conn=conn, **fields
-        )
+    def _check_open(self) -> None:
+        if self._file is None:
+            raise ValueError(f"history {self.path} is not open")
+
+    def _keep(self, event: HistoryEvent) -> None:
         with self._lock:
             if self._file is None:
                 raise ValueError(f"history {self.path} is not open")
             self._file.write(event.to_json_line() + "\n")
             self._file.flush()
             self.written += 1
-        return event
