@@ -15,6 +15,7 @@ import logging
 import socket
 import time
 from collections.abc import Callable
+from types import TracebackType
 
 import uvicorn
 from starlette.applications import Starlette
@@ -40,7 +41,6 @@ from wsquake.cloud.transport import (
 )
 from wsquake.cloud.webhooks import WebhookClient
 from wsquake.protocol.codes import CloseCode
-from wsquake.service import StackedService
 
 __all__ = ["CloudServer"]
 
@@ -49,7 +49,7 @@ logger = logging.getLogger(__name__)
 STARTUP_TIMEOUT_S = 10.0
 
 
-class CloudServer(StackedService):
+class CloudServer:
     """One reference cloud. Not reusable: enter it once."""
 
     def __init__(
@@ -92,6 +92,17 @@ class CloudServer(StackedService):
         return f"ws://{self._url_host}:{self.port}{path}"
 
     # --- lifecycle -------------------------------------------------------------------------
+
+    async def __aenter__(self) -> CloudServer:
+        stack = contextlib.AsyncExitStack()
+        await stack.__aenter__()
+        try:
+            await self._start(stack)
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._stack = stack
+        return self
 
     async def _start(self, stack: contextlib.AsyncExitStack) -> None:
         family = socket.AF_INET6 if ":" in self.settings.host else socket.AF_INET
@@ -192,6 +203,16 @@ class CloudServer(StackedService):
             await self._serve_task
         except Exception:
             logger.exception("uvicorn failed while stopping")
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            await stack.__aexit__(exc_type, exc, tb)
 
     # --- ASGI app --------------------------------------------------------------------------
 

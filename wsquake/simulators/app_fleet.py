@@ -18,11 +18,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from wsquake.config import ConfigError, load_settings
 from wsquake.history import EventKind, History, HistoryWriter, NullHistory, Outcome
-from wsquake.service import StackedService
 from wsquake.simulators.app_server import AppServer, AppServerSettings, SdkProfile
 from wsquake.simulators.echo import EchoApp
 
@@ -158,7 +158,7 @@ class FleetStats:
         )
 
 
-class AppFleet(StackedService):
+class AppFleet:
     """Starts every app server on enter and stops them all (in reverse) on exit."""
 
     def __init__(self, settings: AppFleetSettings, *, history: History | None = None) -> None:
@@ -168,6 +168,17 @@ class AppFleet(StackedService):
         self.servers: list[AppServer] = []
         self.apps: dict[str, EchoApp] = {}
         self._stack: contextlib.AsyncExitStack | None = None
+
+    async def __aenter__(self) -> AppFleet:
+        stack = contextlib.AsyncExitStack()
+        await stack.__aenter__()
+        try:
+            await self._start(stack)
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._stack = stack
+        return self
 
     async def _start(self, stack: contextlib.AsyncExitStack) -> None:
         if self._history is None and self.settings.history_path:
@@ -187,6 +198,16 @@ class AppFleet(StackedService):
             self.apps[package] = app
             self.servers.append(server)
             logger.info("app %s ready at %s", package, server.webhook_url)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            await stack.__aexit__(exc_type, exc, tb)
 
     def webhook_urls(self) -> Mapping[str, str]:
         return {s.package_name: s.webhook_url for s in self.servers}

@@ -37,6 +37,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any
 
 import httpx
@@ -57,7 +58,6 @@ from wsquake.protocol import (
     UnknownType,
     parse_webhook,
 )
-from wsquake.service import StackedService
 from wsquake.simulators.app_model import (
     App,
     AppServerError,
@@ -105,7 +105,7 @@ class _Counters:
     finished_gaps: int = 0
 
 
-class AppServer(StackedService):
+class AppServer:
     """One simulated app server; an async context manager. Not reusable."""
 
     def __init__(
@@ -173,6 +173,27 @@ class AppServer(StackedService):
         return self.settings.package_name
 
     # --- lifecycle -------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> AppServer:
+        stack = contextlib.AsyncExitStack()
+        await stack.__aenter__()
+        try:
+            await self._start(stack)
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._stack = stack
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            await stack.__aexit__(exc_type, exc, tb)
 
     async def _start(self, stack: contextlib.AsyncExitStack) -> None:
         family = socket.AF_INET6 if ":" in self.settings.host else socket.AF_INET

@@ -26,7 +26,8 @@ import random
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from types import TracebackType
+from typing import Any, Self, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -42,7 +43,6 @@ from wsquake.protocol import (
     serialise,
 )
 from wsquake.protocol.retry import GlassesRetry
-from wsquake.service import StackedService
 from wsquake.simulators.exceptions import GlassesError, GlassesNotConnected
 from wsquake.simulators.glasses_inbox import GlassesInbox
 from wsquake.simulators.glasses_model import (
@@ -89,7 +89,7 @@ def _redact(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
-class GlassesClient(StackedService):
+class GlassesClient:
     """A simulated glasses client. Use ``async with GlassesClient(...)`` (runs in the
     background, stops on exit) or ``await client.run()`` with ``stop()`` from elsewhere.
     """
@@ -131,14 +131,27 @@ class GlassesClient(StackedService):
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def _start(self, stack: contextlib.AsyncExitStack) -> None:
+    async def __aenter__(self) -> Self:
         # The TaskGroup is exited by a plain callback (after stop()), so an exception in
         # the caller's ``async with`` body is not wrapped into an ExceptionGroup.
+        stack = contextlib.AsyncExitStack()
         tg = asyncio.TaskGroup()
         await tg.__aenter__()
         stack.push_async_callback(tg.__aexit__, None, None, None)
         self._run_task = tg.create_task(self.run(), name=f"glasses-{self.user}")
-        stack.callback(self.stop)  # unwound first: stop, then wait for the tasks
+        self._stack = stack
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            await stack.__aexit__(exc_type, exc, tb)
 
     def stop(self) -> None:
         """Ask the client to stop: close the socket (1000) or end the wait. ``run()``

@@ -17,12 +17,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from types import TracebackType
+from typing import Any, Literal, Self
 
 from wsquake.config import load_settings
 from wsquake.history import History, HistoryWriter, NullHistory
 from wsquake.protocol import AndroidPolicy, CustomPolicy, IosPolicy
-from wsquake.service import StackedService
 from wsquake.simulators.exceptions import SimulatorConfigError
 from wsquake.simulators.glasses import (
     GlassesClient,
@@ -130,7 +130,7 @@ def load_fleet_settings(
     )
 
 
-class GlassesFleet(StackedService):
+class GlassesFleet:
     """Runs the fleet; ``async with GlassesFleet(settings)`` or ``await fleet.run()``.
 
     If ``history`` is not given and ``settings.history`` names a file, the fleet opens a
@@ -155,14 +155,27 @@ class GlassesFleet(StackedService):
         self._stack: contextlib.AsyncExitStack | None = None
         self.started_at: float | None = None
 
-    async def _start(self, stack: contextlib.AsyncExitStack) -> None:
+    async def __aenter__(self) -> Self:
         # The TaskGroup is exited by a plain callback (after stop()), so an exception in
         # the caller's ``async with`` body is not wrapped into an ExceptionGroup.
+        stack = contextlib.AsyncExitStack()
         tg = asyncio.TaskGroup()
         await tg.__aenter__()
         stack.push_async_callback(tg.__aexit__, None, None, None)
         tg.create_task(self.run(), name="glasses-fleet")
-        stack.callback(self.stop)  # unwound first: stop, then wait for the tasks
+        self._stack = stack
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            await stack.__aexit__(exc_type, exc, tb)
 
     def stop(self) -> None:
         """Stop ramping, stop every client (each closes its socket 1000)."""
